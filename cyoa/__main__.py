@@ -1,0 +1,5 @@
+"""Allow ``python -m cyoa``."""
+
+from cyoa.cli import main
+
+main()

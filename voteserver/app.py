@@ -1,0 +1,124 @@
+"""The application factory: settings in, a Flask app with its blueprints out."""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from typing import Any
+
+import redis
+from flask import Flask, current_app, jsonify, request
+from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from voteserver.settings import Config, load_config, persistent_secret
+from voteserver.store import StoreError, VoteStore
+
+REDIS_DOWN = "The vote server cannot reach its database right now; it will recover by itself."
+
+
+def connect(url: str, timeout: float = 1.0) -> redis.Redis:
+    """A Redis client that fails fast (the deck and phones must never hang on it)."""
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    return redis.Redis.from_url(
+        url,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        retry=Retry(NoBackoff(), 1),
+        health_check_interval=30,
+    )
+
+
+def resolve_secrets(config: Config, announce: bool = True) -> Config:
+    """Fill in the secret key and presenter token when the environment gives none."""
+    from dataclasses import replace
+
+    secret = config.secret_key or persistent_secret(config.state_dir, "secret_key")
+    token = config.presenter_token
+    if not token:
+        token = secrets.token_urlsafe(18)
+        if announce:
+            print(
+                f"cyoa: no CYOA_PRESENTER_TOKEN set; presenter token for this run: {token}",
+                file=sys.stderr,
+            )
+    return replace(config, secret_key=secret, presenter_token=token)
+
+
+def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
+    """Build the vote server. ``config`` may be a Config or overrides for the environment."""
+    if not isinstance(config, Config):
+        config = load_config(config)
+    redis_url = config.redis_url
+    embedded = None
+    if not redis_url:
+        from voteserver.embedded import EmbeddedRedis
+
+        embedded = EmbeddedRedis(config.state_dir)
+        redis_url = embedded.start()
+    config = resolve_secrets(config)
+
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=config.secret_key,
+        MAX_CONTENT_LENGTH=config.max_body,
+        MAX_FORM_MEMORY_SIZE=config.max_body,
+        CYOA=config,
+    )
+    if config.trust_proxy:
+        n = config.trust_proxy
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
+    client = connect(redis_url, config.redis_timeout)
+    app.extensions["cyoa.store"] = VoteStore(client, config.talk)
+    app.extensions["cyoa.embedded"] = embedded
+
+    from voteserver import api, audience, health, sms
+
+    app.register_blueprint(health.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(audience.bp)
+    app.register_blueprint(sms.bp)
+    _register_errors(app)
+    return app
+
+
+def get_store() -> VoteStore:
+    return current_app.extensions["cyoa.store"]
+
+
+def get_config() -> Config:
+    return current_app.config["CYOA"]
+
+
+def wants_json() -> bool:
+    """API paths, and clients that ask for JSON, get JSON errors instead of pages."""
+    if request.path.startswith("/api/"):
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json"
+
+
+def _register_errors(app: Flask) -> None:
+    @app.errorhandler(redis.RedisError)
+    def redis_down(error: redis.RedisError):
+        if request.path.startswith("/sms"):
+            from voteserver.sms import twiml
+
+            return twiml("Sorry, voting is paused for a moment. Please text again shortly."), 200
+        if wants_json():
+            return jsonify(error=REDIS_DOWN), 503, {"Retry-After": "2"}
+        from flask import render_template
+
+        return render_template("unavailable.html", message=REDIS_DOWN), 503, {"Retry-After": "2"}
+
+    @app.errorhandler(StoreError)
+    def refused(error: StoreError):
+        return jsonify(error=error.error), error.code
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        if wants_json():
+            return jsonify(error=error.description), error.code
+        return error

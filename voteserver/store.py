@@ -1,0 +1,349 @@
+"""The vote store: polls, ballots, tallies and the talk's state, all in Redis.
+
+Redis is the only state, so any number of server processes on one Redis agree. The store
+owns every key (see :mod:`voteserver.keys`) and every multi-key change is one Lua script
+(see :mod:`voteserver.scripts`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import secrets
+import time
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from voteserver import keys, scripts
+
+if TYPE_CHECKING:
+    import redis
+
+STATUSES = ("draft", "open", "closed")
+AUDIENCE_WINDOW = 60  # seconds: a phone that loaded the page this recently is "here"
+
+
+class StoreError(ValueError):
+    """A request the store refuses; ``code`` becomes the HTTP status, ``error`` the message."""
+
+    def __init__(self, error: str, code: int = 400) -> None:
+        super().__init__(error)
+        self.error = error
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Option:
+    """One answer of a poll: the key the audience sends, its label, extra SMS words."""
+
+    key: str
+    label: str
+    words: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class VoteResult:
+    """What happened to one vote; ``accepted`` is True when the ballot now stands."""
+
+    outcome: str
+    poll: str
+    choice: str
+    previous: str = ""
+
+    @property
+    def accepted(self) -> bool:
+        return self.outcome in ("counted", "changed", "unchanged", "duplicate")
+
+
+@dataclass
+class TalkState:
+    """The deck's position, shared by the projector, the presenter view and the phones."""
+
+    talk: str
+    story: str = ""
+    scene: str = ""
+    path: list[str] = field(default_factory=list)
+    open_poll: str = ""
+    updated: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _text(value: bytes | str | None) -> str:
+    if value is None:
+        return ""
+    return value.decode() if isinstance(value, bytes) else value
+
+
+class VoteStore:
+    """All reads and writes of the vote server, on one Redis connection pool."""
+
+    def __init__(self, client: redis.Redis, default_talk: str = "") -> None:
+        self.redis = client
+        self.default_talk = default_talk or "talk"
+        self._cast = client.register_script(scripts.CAST_VOTE)
+        self._define = client.register_script(scripts.DEFINE_POLL)
+        self._status = client.register_script(scripts.SET_STATUS)
+        self._reset = client.register_script(scripts.RESET_POLL)
+
+    # -- talks ---------------------------------------------------------------------------
+    def current_talk(self) -> str:
+        """The talk the audience page and SMS apply to."""
+        return _text(self.redis.get(keys.current_talk())) or self.default_talk
+
+    def start_talk(self, talk: str | None = None, story: str = "") -> str:
+        """Begin a new run of a story (or resume ``talk``) and make it the current talk."""
+        talk = talk or time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
+        if not keys.valid_id(talk):
+            raise StoreError("talk ids are 1-64 letters, digits, '.', '_' or '-'")
+        now = time.time()
+        pipe = self.redis.pipeline()
+        pipe.zadd(keys.talks(), {talk: now}, nx=True)
+        pipe.hsetnx(keys.talk_info(talk), "started", now)
+        if story:
+            pipe.hset(keys.talk_info(talk), "story", story)
+        pipe.set(keys.current_talk(), talk)
+        pipe.execute()
+        return talk
+
+    def list_talks(self) -> list[dict[str, Any]]:
+        rows = self.redis.zrange(keys.talks(), 0, -1, withscores=True)
+        return [{"talk": _text(t), "started": score} for t, score in rows]
+
+    def get_state(self, talk: str) -> TalkState:
+        raw = {_text(k): _text(v) for k, v in self.redis.hgetall(keys.talk_info(talk)).items()}
+        return TalkState(
+            talk=talk,
+            story=raw.get("story", ""),
+            scene=raw.get("scene", ""),
+            path=json.loads(raw["path"]) if raw.get("path") else [],
+            open_poll=raw.get("open_poll", ""),
+            updated=float(raw.get("updated") or 0),
+        )
+
+    def put_state(
+        self, talk: str, scene: str, path: list[str] | None = None, story: str | None = None
+    ) -> TalkState:
+        """Record where the deck is; the path so far lets a reloaded deck resume."""
+        mapping: dict[str, Any] = {"scene": scene, "updated": time.time()}
+        if path is not None:
+            mapping["path"] = json.dumps(list(path))
+        if story is not None:
+            mapping["story"] = story
+        pipe = self.redis.pipeline()
+        pipe.zadd(keys.talks(), {talk: time.time()}, nx=True)
+        pipe.hset(keys.talk_info(talk), mapping=mapping)
+        pipe.execute()
+        return self.get_state(talk)
+
+    # -- polls ---------------------------------------------------------------------------
+    def _poll_keys(self, talk: str, poll: str) -> list[str]:
+        return [
+            keys.poll_meta(talk, poll),
+            keys.poll_tally(talk, poll),
+            keys.poll_ballots(talk, poll),
+            keys.poll_sids(talk, poll),
+        ]
+
+    def define_poll(
+        self,
+        talk: str,
+        poll: str,
+        question: str,
+        options: list[Option],
+        hide_results: bool = False,
+        scene: str = "",
+    ) -> str:
+        """Create or update a poll (idempotent); returns ``created`` or ``updated``."""
+        if not keys.valid_id(poll):
+            raise StoreError("poll ids are 1-64 letters, digits, '.', '_' or '-'")
+        if not 2 <= len(options) <= 9:
+            raise StoreError("a poll needs 2 to 9 options")
+        option_keys = [o.key for o in options]
+        if len(set(option_keys)) != len(option_keys):
+            raise StoreError("option keys must be unique")
+        if any(not keys.valid_id(k) for k in option_keys):
+            raise StoreError("option keys are short letters or digits")
+        payload = json.dumps(
+            [{"key": o.key, "label": o.label, "words": list(o.words)} for o in options]
+        )
+        now = time.time()
+        (outcome,) = self._define(
+            keys=self._poll_keys(talk, poll)[:3],
+            args=[question, payload, int(hide_results), scene, now, *option_keys],
+        )
+        outcome = _text(outcome)
+        if outcome == "has_votes":
+            raise StoreError("this poll has votes: reset it before changing its options", 409)
+        self.redis.zadd(keys.talk_polls(talk), {poll: now}, nx=True)
+        return outcome
+
+    def _meta(self, talk: str, poll: str) -> dict[str, str]:
+        raw = self.redis.hgetall(keys.poll_meta(talk, poll))
+        return {_text(k): _text(v) for k, v in raw.items()}
+
+    def poll_options(self, talk: str, poll: str) -> list[Option]:
+        meta = self._meta(talk, poll)
+        return [
+            Option(o["key"], o["label"], tuple(o.get("words", ())))
+            for o in json.loads(meta.get("options") or "[]")
+        ]
+
+    def open_poll(self, talk: str, poll: str) -> None:
+        """Open a poll; the talk's previously open poll closes (one open poll per talk)."""
+        state = self.get_state(talk)
+        if state.open_poll and state.open_poll != poll:
+            self._status(keys=[keys.poll_meta(talk, state.open_poll)], args=["closed", time.time()])
+        if not self._status(keys=[keys.poll_meta(talk, poll)], args=["open", time.time()]):
+            raise StoreError("no such poll", 404)
+        self.redis.hset(keys.talk_info(talk), "open_poll", poll)
+
+    def close_poll(self, talk: str, poll: str) -> None:
+        if not self._status(keys=[keys.poll_meta(talk, poll)], args=["closed", time.time()]):
+            raise StoreError("no such poll", 404)
+        state = self.get_state(talk)
+        if state.open_poll == poll:
+            self.redis.hset(keys.talk_info(talk), "open_poll", "")
+
+    def reset_poll(self, talk: str, poll: str) -> None:
+        """Forget every vote of a poll (a rehearsal before the real talk)."""
+        if not self._reset(keys=self._poll_keys(talk, poll)):
+            raise StoreError("no such poll", 404)
+
+    def results(self, talk: str, poll: str) -> dict[str, Any] | None:
+        """The public results shape of DESIGN.md, or None for an unknown poll."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hgetall(keys.poll_meta(talk, poll))
+        pipe.hgetall(keys.poll_tally(talk, poll))
+        raw_meta, raw_tally = pipe.execute()
+        if not raw_meta:
+            return None
+        meta = {_text(k): _text(v) for k, v in raw_meta.items()}
+        tally = {_text(k): int(v) for k, v in raw_tally.items()}
+        options = [
+            {"key": o["key"], "label": o["label"], "votes": tally.get(o["key"], 0)}
+            for o in json.loads(meta.get("options") or "[]")
+        ]
+        total = sum(o["votes"] for o in options)
+        status = meta.get("status", "draft")
+        return {
+            "poll": poll,
+            "question": meta.get("question", ""),
+            "status": status,
+            "options": options,
+            "total": total,
+            "winner": leader(options) if status == "closed" else None,
+            "hide_results": meta.get("hide_results") == "1",
+            "scene": meta.get("scene", ""),
+        }
+
+    def ballot(self, talk: str, poll: str, voter: str) -> str:
+        """The option this voter stands on in this poll, or ""."""
+        return _text(self.redis.hget(keys.poll_ballots(talk, poll), voter))
+
+    def list_polls(self, talk: str) -> list[str]:
+        return [_text(p) for p in self.redis.zrange(keys.talk_polls(talk), 0, -1)]
+
+    # -- votes ---------------------------------------------------------------------------
+    def cast_vote(
+        self,
+        talk: str,
+        poll: str,
+        voter: str,
+        choice: str,
+        *,
+        address: str = "-",
+        sid: str = "",
+        voter_limit: int = 20,
+        address_limit: int = 3000,
+        window: int = 10,
+    ) -> VoteResult:
+        """Count, move or refuse one ballot, atomically (see ``scripts.CAST_VOTE``)."""
+        if not keys.valid_id(poll) or not keys.valid_id(choice):
+            return VoteResult(
+                "unknown_poll" if not keys.valid_id(poll) else "bad_choice", poll, choice
+            )
+        slot = int(time.time() // window)
+        outcome, previous = self._cast(
+            keys=[
+                *self._poll_keys(talk, poll),
+                keys.poll_rate(talk, poll, "v", voter, slot),
+                keys.poll_rate(talk, poll, "a", address, slot),
+            ],
+            args=[voter, choice, sid, voter_limit, address_limit, window],
+        )
+        return VoteResult(_text(outcome), poll, choice, _text(previous))
+
+    # -- audience ------------------------------------------------------------------------
+    def mark_seen(self, talk: str, voter: str) -> None:
+        now = time.time()
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.zadd(keys.talk_seen(talk), {voter: now})
+        pipe.zremrangebyscore(keys.talk_seen(talk), 0, now - 10 * AUDIENCE_WINDOW)
+        pipe.execute()
+
+    def audience(self, talk: str) -> int:
+        """Phones that loaded the page in the last minute (the deck's "143 joined")."""
+        return int(self.redis.zcount(keys.talk_seen(talk), time.time() - AUDIENCE_WINDOW, "+inf"))
+
+    # -- after the talk ------------------------------------------------------------------
+    def export(self, talk: str) -> dict[str, Any]:
+        """Every poll's final tally and the path taken, for ``cyoa results`` and the site."""
+        state = self.get_state(talk)
+        polls = [r for r in (self.results(talk, p) for p in self.list_polls(talk)) if r]
+        return {
+            "talk": talk,
+            "story": state.story,
+            "path": state.path,
+            "scene": state.scene,
+            "polls": polls,
+        }
+
+    def export_csv(self, talk: str) -> str:
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(
+            [
+                "talk",
+                "poll",
+                "scene",
+                "question",
+                "status",
+                "option",
+                "label",
+                "votes",
+                "total",
+                "winner",
+            ]
+        )
+        for poll in self.export(talk)["polls"]:
+            for option in poll["options"]:
+                writer.writerow(
+                    [
+                        talk,
+                        poll["poll"],
+                        poll["scene"],
+                        poll["question"],
+                        poll["status"],
+                        option["key"],
+                        option["label"],
+                        option["votes"],
+                        poll["total"],
+                        poll["winner"] or "",
+                    ]
+                )
+        return out.getvalue()
+
+    def ping(self) -> bool:
+        return bool(self.redis.ping())
+
+
+def leader(options: list[dict[str, Any]]) -> str | None:
+    """The single option with the most votes; None when nobody voted or on a tie."""
+    if not options:
+        return None
+    best = max(o["votes"] for o in options)
+    leaders = [o["key"] for o in options if o["votes"] == best]
+    return leaders[0] if best > 0 and len(leaders) == 1 else None
