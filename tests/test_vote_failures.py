@@ -1,0 +1,47 @@
+"""Redis going away mid-talk: every route answers fast and clearly, then recovers."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from conftest import PET_OPTIONS
+
+from voteserver import create_app
+from voteserver.embedded import EmbeddedRedis
+
+
+@pytest.fixture
+def fragile(tmp_path, config):
+    """An app on a Redis of its own that the test can stop and start again."""
+    from dataclasses import replace
+
+    redis_server = EmbeddedRedis(tmp_path / "fragile")
+    app = create_app(replace(config, redis_url=redis_server.start()))
+    yield app, redis_server
+    redis_server.stop()
+
+
+def test_redis_down_means_fast_503s_then_recovery(fragile, auth, talk_id):
+    app, redis_server = fragile
+    store = app.extensions["cyoa.store"]
+    store.start_talk(talk_id)
+    store.define_poll(talk_id, "p", "Q?", PET_OPTIONS)
+    client = app.test_client()
+    redis_server.stop()
+
+    started = time.monotonic()
+    health = client.get("/healthz")
+    api = client.get("/api/polls/p")
+    presenter = client.post("/api/polls/p/open", headers=auth)
+    page = client.get("/", headers={"Accept": "text/html"})
+    elapsed = time.monotonic() - started
+    assert health.status_code == 503 and "database" in health.get_json()["reason"]
+    assert api.status_code == 503 and "recover" in api.get_json()["error"]
+    assert presenter.status_code == 503
+    assert page.status_code == 503 and b"Traceback" not in page.data
+    assert elapsed < 5, "routes must not hang while Redis is down"
+
+    redis_server.start()
+    assert client.get("/healthz").status_code == 200
+    assert client.post("/api/polls/p/open", headers=auth).status_code == 200
