@@ -83,7 +83,7 @@ TALK_QUERY = {
     "schema": ID,
     "description": "Another talk than the current one.",
 }
-POLL_PATH = {"name": "poll", "in": "path", "required": True, "schema": ID}
+POLL_PATH = {"name": "poll", "in": "path", "required": True, "schema": ID, "example": "p"}
 SECURED = [{"presenter": []}]
 
 
