@@ -1,7 +1,284 @@
-"""The audience's page: placeholder until the audience blueprint lands."""
+"""The audience's page: ``GET /``, ``POST /vote`` and the page's live feed ``GET /api/live``.
+
+One URL serves a phone for the whole talk. The page works as plain HTML forms with a
+self-refresh (JavaScript off); ``static/audience.js`` upgrades it to live updates and votes
+by ``fetch``. Both paths share one view of the talk (:func:`live_view`), so they never
+disagree about what a phone should see.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import functools
+import hashlib
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
+
+from voteserver import keys, qr, voters
+from voteserver.app import get_config, get_store, wants_json
 
 bp = Blueprint("audience", __name__)
+bp.register_blueprint(qr.bp)
+
+STATIC = Path(__file__).resolve().parent / "static"
+ASSETS = ("audience.css", "audience.js")
+LAST_POLL_COOKIE = "cyoa_poll"  # the poll this phone last saw open: shown as "closed" after
+TALK_CACHE_SECONDS = 1.0  # the current talk changes once per talk: spare Redis a round trip
+SEEN_EVERY = 20.0  # seconds between audience-presence marks from one polling phone
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+
+# Outcome of a vote -> (HTTP status for JSON clients, message code for the page).
+OUTCOMES = {
+    "counted": (200, "counted"),
+    "changed": (200, "changed"),
+    "unchanged": (200, "unchanged"),
+    "duplicate": (200, "unchanged"),
+    "not_open": (409, "closed"),
+    "unknown_poll": (404, "unknown"),
+    "bad_choice": (400, "bad_choice"),
+    "rate_limited": (429, "slow"),
+}
+# Message codes travel in the query string (?m=); only these fixed texts are ever shown.
+MESSAGES = {
+    "counted": ("ok", "Thanks! Your vote is counted."),
+    "changed": ("ok", "Your vote is changed."),
+    "unchanged": ("ok", "That was already your vote."),
+    "closed": ("error", "Not counted: voting on that question has closed."),
+    "unknown": ("error", "Not counted: that question is no longer open."),
+    "bad_choice": ("error", "Not counted: that is not one of the options."),
+    "slow": ("error", "Too many votes from this phone just now. Wait a few seconds, then tap."),
+    "expired": ("error", "Not counted: this page had expired. Please tap your choice again."),
+    "forbidden": ("error", "Not counted: votes must come from this page."),
+}
+
+
+def current_talk() -> str:
+    """The current talk, remembered for a second per process (every poll asks for it)."""
+    cache = current_app.extensions.setdefault("cyoa.audience", {"talk": ("", 0.0), "seen": {}})
+    talk, expires = cache["talk"]
+    now = time.monotonic()
+    if now >= expires:
+        talk = get_store().current_talk()
+        cache["talk"] = (talk, now + TALK_CACHE_SECONDS)
+    return talk
+
+
+def _mark_seen(talk: str, voter: str, throttle: bool) -> None:
+    """Count this phone as present; a polling page only re-marks every few seconds."""
+    seen: dict[str, float] = current_app.extensions["cyoa.audience"]["seen"]
+    now = time.monotonic()
+    if throttle and now - seen.get(voter, -SEEN_EVERY) < SEEN_EVERY:
+        return
+    if len(seen) > 20_000:
+        seen.clear()
+    seen[voter] = now
+    get_store().mark_seen(talk, voter)
+
+
+def live_view(talk: str, voter: str | None) -> dict[str, Any]:
+    """What this phone should show: the open poll, its choice, and results when allowed."""
+    store = get_store()
+    poll_id = store.get_state(talk).open_poll
+    if not poll_id:
+        last = request.cookies.get(LAST_POLL_COOKIE, "")
+        poll_id = last if keys.valid_id(last) else ""
+    results = store.results(talk, poll_id) if poll_id else None
+    if results is None or results["status"] == "draft":
+        return {"status": "waiting", "poll": None, "choice": "", "results": None}
+    status = results["status"]
+    choice = store.ballot(talk, poll_id, voter) if voter else ""
+    hidden = results["hide_results"] and status == "open"
+    show = status == "closed" or (bool(choice) and not hidden)
+    return {
+        "status": status,
+        "poll": {
+            "id": poll_id,
+            "question": results["question"],
+            "options": [{"key": o["key"], "label": o["label"]} for o in results["options"]],
+            "hide_results": results["hide_results"],
+        },
+        "choice": choice,
+        "results": {
+            "votes": {o["key"]: o["votes"] for o in results["options"]},
+            "total": results["total"],
+            "winner": results["winner"],
+        }
+        if show
+        else None,
+    }
+
+
+def _remember_poll(response: Response, view: dict[str, Any]) -> None:
+    """Remember the open poll, so this phone can show its final result once it closes."""
+    poll = view["poll"]
+    if view["status"] == "open" and request.cookies.get(LAST_POLL_COOKIE) != poll["id"]:
+        response.set_cookie(
+            LAST_POLL_COOKIE,
+            poll["id"],
+            max_age=24 * 3600,
+            httponly=True,
+            samesite="Lax",
+            secure=request.is_secure,
+        )
+
+
+@functools.cache
+def _asset_version(name: str) -> str:
+    return hashlib.sha256((STATIC / name).read_bytes()).hexdigest()[:12]
+
+
+def asset_url(name: str) -> str:
+    """A URL that changes with the file's content, so phones may cache it for a year."""
+    return url_for("audience.asset", name=name, v=_asset_version(name))
+
+
+@bp.get("/assets/<name>")
+def asset(name: str) -> Response:
+    if name not in ASSETS:
+        abort(404)
+    fresh = request.args.get("v") == _asset_version(name)
+    response = send_from_directory(STATIC, name, max_age=31_536_000 if fresh else 0)
+    if fresh:
+        response.cache_control.immutable = True
+    return response
+
+
+@bp.after_request
+def _page_headers(response: Response) -> Response:
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
+
+
+@bp.get("/")
+def index() -> Response:
+    config = get_config()
+    talk = current_talk()
+    voter = voters.read_voter(config.secret_key, request.cookies.get(voters.COOKIE_NAME))
+    new_voter = voter is None
+    if voter is None:
+        voter = voters.new_voter_id()
+    _mark_seen(talk, voter, throttle=False)
+    view = live_view(talk, None if new_voter else voter)
+    code = request.args.get("m", "")
+    kind, text = MESSAGES.get(code, ("", ""))
+    html = render_template(
+        "audience.html",
+        live=view,
+        flash={"kind": kind, "text": text} if text else None,
+        csrf=voters.csrf_token(config.secret_key, voter),
+        sms_number=config.twilio_number,
+        asset_url=asset_url,
+    )
+    response = Response(html, mimetype="text/html")
+    response.headers["Cache-Control"] = "no-store"
+    if new_voter:
+        response.set_cookie(
+            voters.COOKIE_NAME,
+            voters.sign_voter(config.secret_key, voter),
+            max_age=voters.COOKIE_MAX_AGE,
+            httponly=True,
+            samesite="Lax",
+            secure=request.is_secure,
+        )
+    _remember_poll(response, view)
+    return response
+
+
+@bp.get("/api/live")
+def live() -> Response:
+    """The page's feed: cheap to answer every two seconds, and 304 when nothing changed."""
+    config = get_config()
+    talk = current_talk()
+    voter = voters.read_voter(config.secret_key, request.cookies.get(voters.COOKIE_NAME))
+    if voter:
+        _mark_seen(talk, voter, throttle=True)
+    view = live_view(talk, voter)
+    response = jsonify(view)
+    response.headers["Cache-Control"] = "no-cache, private"
+    response.vary.add("Cookie")
+    _remember_poll(response, view)
+    response.add_etag()
+    return response.make_conditional(request)
+
+
+def _origin_ok() -> bool:
+    """Refuse votes that a browser says come from another site (CSRF, defence in depth).
+
+    Only the host is compared, not the scheme: a TLS proxy in front may make the app see
+    ``http`` while the phone sent ``https``; another host is what marks a foreign site.
+    """
+    if request.headers.get("Sec-Fetch-Site", "").lower() == "cross-site":
+        return False
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True  # older browsers and scripts: the CSRF token still has to match
+    allowed = {request.host.lower()}
+    public = get_config().public_url
+    if public:
+        allowed.add(urlsplit(public).netloc.lower())
+    return urlsplit(origin).netloc.lower() in allowed
+
+
+def _refuse(status: int, code: str, headers: dict[str, str] | None = None) -> Any:
+    """JSON clients get the status and a message; a plain form goes back to the page."""
+    message = MESSAGES[code][1]
+    if wants_json():
+        return jsonify(error=message, code=code), status, headers or {}
+    if code == "forbidden":
+        return Response(message, status=403, mimetype="text/plain")
+    return redirect(url_for("audience.index", m=code), 303)
+
+
+@bp.post("/vote")
+def vote() -> Any:
+    """Count, change or refuse this phone's vote (see DESIGN.md, "Vote semantics")."""
+    config = get_config()
+    if not _origin_ok():
+        return _refuse(403, "forbidden")
+    voter = voters.read_voter(config.secret_key, request.cookies.get(voters.COOKIE_NAME))
+    token = request.form.get("csrf") or request.headers.get("X-CSRF-Token")
+    if voter is None or not voters.check_csrf(config.secret_key, voter, token):
+        return _refuse(403, "expired")
+    poll, choice = request.form.get("poll", ""), request.form.get("choice", "")
+    result = get_store().cast_vote(
+        current_talk(),
+        poll,
+        voter,
+        choice,
+        address=voters.address_key(config.secret_key, request.remote_addr or "-"),
+        voter_limit=config.voter_rate,
+        address_limit=config.address_rate,
+        window=config.rate_window,
+    )
+    status, code = OUTCOMES.get(result.outcome, (400, "bad_choice"))
+    if status != 200:
+        retry = {"Retry-After": str(config.rate_window)} if status == 429 else None
+        return _refuse(status, code, retry)
+    if wants_json():
+        return jsonify(
+            ok=True,
+            outcome=result.outcome,
+            poll=result.poll,
+            choice=result.choice,
+            previous=result.previous,
+        )
+    return redirect(url_for("audience.index", m=code), 303)
