@@ -24,7 +24,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_from_directory,
     url_for,
 )
 
@@ -140,24 +139,32 @@ def _remember_poll(response: Response, view: dict[str, Any]) -> None:
 
 
 @functools.cache
-def _asset_version(name: str) -> str:
-    return hashlib.sha256((STATIC / name).read_bytes()).hexdigest()[:12]
+def _asset(name: str) -> tuple[bytes, str]:
+    """An asset's bytes and content hash, read once: they are small and never change."""
+    data = (STATIC / name).read_bytes()
+    return data, hashlib.sha256(data).hexdigest()[:12]
 
 
 def asset_url(name: str) -> str:
     """A URL that changes with the file's content, so phones may cache it for a year."""
-    return url_for("audience.asset", name=name, v=_asset_version(name))
+    return url_for("audience.asset", name=name, v=_asset(name)[1])
 
 
 @bp.get("/assets/<name>")
 def asset(name: str) -> Response:
     if name not in ASSETS:
         abort(404)
-    fresh = request.args.get("v") == _asset_version(name)
-    response = send_from_directory(STATIC, name, max_age=31_536_000 if fresh else 0)
-    if fresh:
+    data, version = _asset(name)
+    mimetype = "text/css" if name.endswith(".css") else "text/javascript"
+    response = Response(data, mimetype=mimetype)
+    if request.args.get("v") == version:
+        response.cache_control.public = True
+        response.cache_control.max_age = 31_536_000
         response.cache_control.immutable = True
-    return response
+    else:
+        response.cache_control.no_cache = True
+    response.set_etag(version)
+    return response.make_conditional(request)
 
 
 @bp.after_request

@@ -63,7 +63,6 @@
       var bar = rows[j].querySelector("progress");
       bar.max = r.total || 1;
       bar.value = votes;
-      rows[j].classList.toggle("winner", r.winner === k);
     }
     text(section.querySelector(".total b"), String(r.total));
     text(section.querySelector(".total span"), r.total === 1 ? "vote" : "votes");
