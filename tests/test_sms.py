@@ -219,7 +219,7 @@ def test_a_text_racing_the_close_is_refused(client, store, talk_id, open_poll):
 
 
 def test_one_phone_is_rate_limited(config, store, talk_id, open_poll):
-    client = create_app(replace(config, voter_rate=3)).test_client()
+    client = create_app(replace(config, voter_rate=3, rate_window=3600)).test_client()
     outcomes = [text(client, body).headers["X-Cyoa-Outcome"] for body in "12121"]
     assert outcomes[:3] == ["counted", "changed", "changed"]
     assert outcomes[3:] == ["rate_limited", "rate_limited"]
