@@ -9,8 +9,8 @@ from html import unescape
 
 import pytest
 import segno
+from conftest import PET_OPTIONS
 
-from tests.conftest import PET_OPTIONS
 from voteserver import create_app, qr
 from voteserver.store import Option
 
@@ -288,6 +288,19 @@ def test_page_weighs_under_50_kb_and_its_assets_cache(phone_client, store, talk_
         weight += len(response.data)
     assert weight < 50_000, f"page weighs {weight} bytes"
     print(f"audience page weight: {weight} bytes (HTML + CSS + JS)")
+
+
+def test_with_redis_down_the_page_says_voting_is_paused(config):
+    app = create_app(replace(config, redis_url="redis://127.0.0.1:1/0"))
+    client = app.test_client()
+    page = client.get("/", headers={"Accept": "text/html"})
+    assert page.status_code == 503 and page.headers["Retry-After"] == "2"
+    html = page.get_data(as_text=True)
+    assert "Voting is paused for a moment" in html and "<style" not in html  # CSP-safe
+    assert "style-src 'self'" in page.headers["Content-Security-Policy"]
+    css = re.search(r'href="(/assets/audience.css[^"]*)"', html).group(1)
+    assert client.get(css).status_code == 200  # the stylesheet needs no Redis
+    assert client.get("/api/live").status_code == 503
 
 
 def test_qr_codes_encode_the_public_url(config, talk_id):

@@ -7,9 +7,8 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
+from conftest import PRESENTER_TOKEN
 from playwright.sync_api import Page, expect
-
-from tests.conftest import PRESENTER_TOKEN
 
 pytestmark = pytest.mark.browser
 
