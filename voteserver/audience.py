@@ -68,9 +68,14 @@ MESSAGES = {
 }
 
 
+def _cache() -> dict[str, Any]:
+    """Per-app, per-process memory: the current talk and when each phone was last marked."""
+    return current_app.extensions.setdefault("cyoa.audience", {"talk": ("", 0.0), "seen": {}})
+
+
 def current_talk() -> str:
     """The current talk, remembered for a second per process (every poll asks for it)."""
-    cache = current_app.extensions.setdefault("cyoa.audience", {"talk": ("", 0.0), "seen": {}})
+    cache = _cache()
     talk, expires = cache["talk"]
     now = time.monotonic()
     if now >= expires:
@@ -81,7 +86,7 @@ def current_talk() -> str:
 
 def _mark_seen(talk: str, voter: str, throttle: bool) -> None:
     """Count this phone as present; a polling page only re-marks every few seconds."""
-    seen: dict[str, float] = current_app.extensions["cyoa.audience"]["seen"]
+    seen: dict[str, float] = _cache()["seen"]
     now = time.monotonic()
     if throttle and now - seen.get(voter, -SEEN_EVERY) < SEEN_EVERY:
         return
