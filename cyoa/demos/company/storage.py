@@ -1,0 +1,102 @@
+"""The app's database: SQLite for a laptop, PostgreSQL (psycopg) in production.
+
+``DATABASE_URL`` picks one: ``postgresql://...`` or ``sqlite:///path/to/file.db``.
+Queries are written with ``?`` placeholders and adapted for psycopg.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+SCHEMA = {
+    "sqlite": """
+        CREATE TABLE IF NOT EXISTS users (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, email TEXT UNIQUE NOT NULL, created TEXT);
+        CREATE TABLE IF NOT EXISTS deliveries (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, sender TEXT NOT NULL, recipient TEXT NOT NULL,
+            document TEXT NOT NULL, created TEXT);
+    """,
+    "postgresql": """
+        CREATE TABLE IF NOT EXISTS users (
+            id SERIAL PRIMARY KEY, email TEXT UNIQUE NOT NULL,
+            created TIMESTAMPTZ NOT NULL DEFAULT now());
+        CREATE TABLE IF NOT EXISTS deliveries (
+            id SERIAL PRIMARY KEY, sender TEXT NOT NULL, recipient TEXT NOT NULL,
+            document TEXT NOT NULL, created TIMESTAMPTZ NOT NULL DEFAULT now());
+    """,
+}
+
+
+class Database:
+    """A tiny wrapper: one connection per call, the same SQL for both engines."""
+
+    def __init__(self, url: str | None = None) -> None:
+        self.url = url or os.environ.get("DATABASE_URL", "sqlite:///company.db")
+        self.engine = "postgresql" if self.url.startswith("postgres") else "sqlite"
+
+    def connect(self) -> Any:
+        if self.engine == "postgresql":
+            import psycopg
+
+            return psycopg.connect(self.url, autocommit=True)
+        conn = sqlite3.connect(self.url.removeprefix("sqlite:///"), isolation_level=None)
+        return conn
+
+    def execute(self, sql: str, *params: Any) -> list[tuple]:
+        if self.engine == "postgresql":
+            sql = sql.replace("?", "%s")
+        conn = self.connect()
+        try:
+            cursor = conn.execute(sql, params)
+            return list(cursor.fetchall()) if cursor.description else []
+        finally:
+            conn.close()
+
+    def init(self) -> None:
+        conn = self.connect()
+        try:
+            for statement in filter(str.strip, SCHEMA[self.engine].split(";")):
+                conn.execute(statement)
+        finally:
+            conn.close()
+
+    def now(self) -> str:
+        return datetime.now(UTC).isoformat(timespec="seconds")
+
+    def seed(self, weeks: int = 26, seed: int = 7) -> int:
+        """Made-up history for a young company: slow start, then TechCrunch, then growth."""
+        rng = random.Random(seed)
+        start = datetime.now(UTC) - timedelta(weeks=weeks)
+        users, n = [], 0
+        for week in range(weeks):
+            signups = int(3 + 1.35 ** min(week, 20) + rng.randint(0, 5))
+            for _ in range(signups):
+                n += 1
+                when = start + timedelta(weeks=week, minutes=rng.randint(0, 10_000))
+                users.append((f"user{n}@example.com", when.isoformat(timespec="seconds")))
+        for email, created in users:
+            self.execute("INSERT INTO users (email, created) VALUES (?, ?)", email, created)
+            for _ in range(rng.randint(0, 3)):
+                self.execute(
+                    "INSERT INTO deliveries (sender, recipient, document, created)"
+                    " VALUES (?, ?, ?, ?)",
+                    email,
+                    "someone@example.com",
+                    "contract.pdf",
+                    created,
+                )
+        return len(users)
+
+    def weekly(self, table: str) -> dict[str, int]:
+        """Rows per ISO week (``2024-W07``), oldest first: the traction graphs' data."""
+        counts: dict[str, int] = {}
+        for (created,) in self.execute(f"SELECT created FROM {table}"):  # noqa: S608
+            day = created if isinstance(created, datetime) else datetime.fromisoformat(created)
+            year, week, _ = day.isocalendar()
+            key = f"{year}-W{week:02d}"
+            counts[key] = counts.get(key, 0) + 1
+        return dict(sorted(counts.items()))

@@ -1,0 +1,174 @@
+"""The learner notebooks run top to bottom with a real kernel, and show what they claim.
+
+Each demo cell returns a result whose facts travel in the notebook's outputs (MIME type
+``FACTS_MIME``); these tests read them back, then check that nothing the demos started
+is still running or listening.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import nbformat
+import psutil
+import pytest
+from nbclient import NotebookClient
+
+from cyoa.demos import FACTS_MIME, demo_names
+from cyoa.demos.notebooks import CHAPTERS, NOTEBOOKS, build, demo_cells, learner_notebooks
+from cyoa.demos.processes import OWNER_VAR
+
+pytestmark = pytest.mark.slow
+
+
+def execute(path: Path, env: dict[str, str]) -> nbformat.NotebookNode:
+    """Run a notebook in a fresh python3 kernel whose environment is ``env``."""
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        nb,
+        kernel_name="python3",
+        timeout=180,
+        resources={"metadata": {"path": str(path.parent)}},
+    )
+    client.execute(env=env)
+    return nb
+
+
+def results(nb: nbformat.NotebookNode) -> dict[str, dict]:
+    """Each demo's result (facts, missing tools, services...) from the outputs."""
+    found = {}
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if FACTS_MIME in data:
+                found[data[FACTS_MIME]["name"]] = data[FACTS_MIME]
+    return found
+
+
+def text_of(nb: nbformat.NotebookNode, name: str) -> str:
+    """Everything the cells tagged ``demo:<name>`` printed."""
+    text = []
+    for cell in nb.cells:
+        if f"demo:{name}" in cell.get("metadata", {}).get("tags", []):
+            text += [o.get("text", "") for o in cell.get("outputs", []) if o.get("text")]
+    return "".join(text)
+
+
+def leftovers(token: str) -> list[str]:
+    """Processes still running that a demo started (they carry the owner mark)."""
+    left = []
+    for proc in psutil.process_iter(["pid", "name"]):
+        try:
+            if proc.environ().get(OWNER_VAR) == token:
+                left.append(f"{proc.info['pid']} {proc.info['name']}")
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+    return left
+
+
+def listening() -> set[int]:
+    return {c.laddr.port for c in psutil.net_connections("tcp") if c.status == "LISTEN"}
+
+
+def assert_nothing_left(token: str, ran: dict[str, dict]) -> None:
+    assert leftovers(token) == []
+    ports = listening()
+    for result in ran.values():
+        for service in result["services"]:
+            assert not psutil.pid_exists(service["pid"]), service
+            assert service["port"] not in ports, service
+
+
+@pytest.fixture(scope="module")
+def ran() -> dict[str, dict]:
+    """Every learner notebook, executed; then nothing they started may be left."""
+    token = f"test-{uuid.uuid4().hex[:8]}"
+    env = {**os.environ, OWNER_VAR: token}
+    found: dict[str, dict] = {}
+    for path in learner_notebooks():
+        found.update(results(execute(path, env)))
+    assert_nothing_left(token, found)
+    return found
+
+
+def test_every_demo_ran_and_succeeded(ran: dict[str, dict]) -> None:
+    assert sorted(ran) == demo_names()
+    failed = {name: r["error"] or r["missing"] for name, r in ran.items() if not r["ok"]}
+    assert failed == {}
+
+
+def test_the_app_runs_on_a_laptop(ran: dict[str, dict]) -> None:
+    facts = ran["app"]["facts"]
+    assert facts["status"] == 200
+    assert facts["title"] == "Dachshund Doc Send"
+
+
+def test_git_clone_puts_the_code_on_the_server(ran: dict[str, dict]) -> None:
+    assert ran["git-clone"]["facts"]["cloned"] is True
+
+
+def test_nginx_without_an_app_server_answers_502(ran: dict[str, dict]) -> None:
+    facts = ran["nginx-502"]["facts"]
+    assert facts["config_ok"] is True
+    assert facts["status"] == 502
+    assert facts["server"].startswith("nginx")
+    assert facts["refused"] is True
+
+
+def test_gunicorn_turns_the_502_into_a_200(ran: dict[str, dict]) -> None:
+    facts = ran["gunicorn"]["facts"]
+    assert (facts["status_before"], facts["status_after"]) == (502, 200)
+    assert facts["answered_by"] == "Dachshund Doc Send"
+    assert facts["dev_rps"] > 0
+    assert facts["gunicorn_rps"] > 0
+
+
+def test_nginx_serves_static_files_itself(ran: dict[str, dict]) -> None:
+    facts = ran["static-files"]["facts"]
+    assert facts["css_before"] == 404
+    assert facts["css_after"] == 200
+    assert facts["css_same_file"] is True
+    assert facts["css_served_by_app"] is False
+    assert facts["page_served_by_app"] is True
+
+
+def test_notebooks_are_generated_from_the_chapters(tmp_path: Path) -> None:
+    """The committed notebooks match their source, carry no outputs, and tag every demo."""
+    committed = learner_notebooks()
+    assert [p.name for p in committed] == [f"learn-{c['slug']}.ipynb" for c in CHAPTERS]
+    for chapter, path in zip(CHAPTERS, committed, strict=True):
+        on_disk = nbformat.read(path, as_version=4)
+        assert [c.source for c in on_disk.cells] == [c.source for c in build(chapter).cells]
+        assert all(not c.get("outputs") for c in on_disk.cells if c.cell_type == "code")
+    assert sorted(demo_cells(NOTEBOOKS)) == demo_names()
+
+
+def test_a_missing_tool_is_named_and_the_notebook_still_completes(tmp_path: Path) -> None:
+    """nginx taken off PATH: the notebook runs to the end and says what it would have run."""
+    shim = tmp_path / "bin"
+    shim.mkdir()
+    for folder in ("/usr/sbin", "/sbin"):
+        for tool in Path(folder).iterdir() if Path(folder).is_dir() else []:
+            if tool.name != "nginx" and not (shim / tool.name).exists():
+                (shim / tool.name).symlink_to(tool)
+    path = [d for d in os.environ["PATH"].split(os.pathsep) if d not in ("/usr/sbin", "/sbin")]
+    token = f"test-{uuid.uuid4().hex[:8]}"
+    env = {
+        **os.environ,
+        "PATH": os.pathsep.join([*path, str(shim)]),
+        "CYOA_DEMOS_EXTRA_PATH": "/usr/lib/postgresql/*/bin",
+        OWNER_VAR: token,
+    }
+    nb = execute(NOTEBOOKS / "learn-1-launch.ipynb", env)
+    found = results(nb)
+    assert found["nginx-502"]["missing"] == ["nginx"]
+    assert found["gunicorn"]["missing"] == ["nginx"]
+    output = text_of(nb, "nginx-502")
+    assert "tool missing: nginx" in output
+    assert "apt-get install nginx" in output
+    assert "it would have run:" in output
+    assert "nginx -p $SCRATCH/nginx" in output
+    assert found["git-clone"]["ok"] is True
+    assert_nothing_left(token, found)
