@@ -1,0 +1,1 @@
+"""The branching story: its model, loader, checker and static export."""

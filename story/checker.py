@@ -1,0 +1,287 @@
+"""The checker: every way a story can break a live talk, found before the talk.
+
+Errors stop ``cyoa check`` (and the export); warnings only advise, like a slide too long to
+read from the back of the room.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+
+from story.demos import known_demos
+from story.loader import STORY_FILE
+from story.model import Scene, Story
+from story.paths import count_paths, reachable_from
+from story.problems import Problem
+
+MIN_OPTIONS = 2
+MAX_OPTIONS = 9
+KEYS = tuple(str(number) for number in range(1, MAX_OPTIONS + 1))
+MAX_SLIDE_WORDS = 110
+"""More words than a room reads while the speaker talks."""
+MAX_SLIDE_LINES = 18
+"""More lines than fit a projector at a readable size."""
+ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]*\Z")
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What ``cyoa check`` reports about a story that passes."""
+
+    scenes: int
+    decisions: int
+    endings: int
+    paths: int
+
+
+def check_story(story: Story, demos: set[str] | None = None) -> list[Problem]:
+    """All problems in ``story``, errors and warnings, sorted by file and line.
+
+    ``demos`` defaults to the names declared next to the story (see ``story.demos``).
+    """
+    if demos is None:
+        demos = known_demos(story.root) if story.root else set()
+    problems: list[Problem] = []
+    problems += _duplicate_ids(story)
+    if story.start not in story.by_id:
+        file = story.root / STORY_FILE if story.root else None
+        problems.append(Problem(f"start scene '{story.start}' does not exist", file))
+    for scene in story.scenes:
+        problems += _scene_problems(story, scene, demos)
+    problems += _unreachable(story)
+    problems += _traps(story)
+    return sorted(problems, key=lambda problem: problem.sort_key)
+
+
+def errors(problems: list[Problem]) -> list[Problem]:
+    return [problem for problem in problems if problem.severity == "error"]
+
+
+def summarize(story: Story) -> Summary:
+    """Counts for a story that passed the checker (paths need a story without loops)."""
+    return Summary(
+        scenes=len(story.scenes),
+        decisions=len(story.decisions),
+        endings=len(story.endings),
+        paths=count_paths(story),
+    )
+
+
+def _problem(scene: Scene, message: str, field: str = "id", warning: bool = False) -> Problem:
+    file = scene.source.file if scene.source else None
+    severity = "warning" if warning else "error"
+    return Problem(message, file, scene.line(field), scene.id, severity)
+
+
+def _duplicate_ids(story: Story) -> list[Problem]:
+    problems = []
+    first: dict[str, Scene] = {}
+    for scene in story.scenes:
+        if scene.id in first:
+            other = first[scene.id]
+            where = f"{other.source.file.name}:{other.line('id')}" if other.source else "another"
+            problems.append(_problem(scene, f"duplicate id: '{scene.id}' is also in {where}"))
+        else:
+            first[scene.id] = scene
+    return problems
+
+
+def _scene_problems(story: Story, scene: Scene, demos: set[str]) -> list[Problem]:
+    problems = []
+    if not ID_PATTERN.match(scene.id):
+        problems.append(_problem(scene, "id must be lowercase letters, digits and dashes"))
+    if scene.kind == "dead end":
+        problems.append(_problem(scene, "dead end: the scene has no next, choice or ending"))
+    if scene.next is not None and scene.next not in story.by_id:
+        problems.append(_problem(scene, f"broken link: next '{scene.next}' is not a scene", "next"))
+    if scene.choice is not None:
+        problems += _choice_problems(story, scene)
+    if scene.demo is not None and scene.demo not in demos:
+        known = ", ".join(sorted(demos)) or "none declared"
+        problems.append(_problem(scene, f"unknown demo '{scene.demo}' (known: {known})", "demo"))
+    if scene.image is not None:
+        problems += _image_problems(story, scene)
+    problems += _length_warnings(scene)
+    return problems
+
+
+def _choice_problems(story: Story, scene: Scene) -> list[Problem]:
+    assert scene.choice is not None
+    options = scene.choice.options
+    problems = []
+    if len(options) < MIN_OPTIONS:
+        problems.append(
+            _problem(
+                scene,
+                f"a choice needs at least {MIN_OPTIONS} options, has {len(options)}",
+                "choice",
+            )
+        )
+    if len(options) > MAX_OPTIONS:
+        problems.append(
+            _problem(
+                scene, f"a choice has at most {MAX_OPTIONS} options, has {len(options)}", "choice"
+            )
+        )
+    seen_keys: set[str] = set()
+    words: dict[str, str] = {}
+    for index, option in enumerate(options):
+        field = f"options.{index}"
+        if option.key in seen_keys:
+            problems.append(_problem(scene, f"duplicate option key '{option.key}'", f"{field}.key"))
+        seen_keys.add(option.key)
+        if option.key not in KEYS:
+            problems.append(
+                _problem(
+                    scene,
+                    f"option key '{option.key}' must be one digit, 1 to 9 (the audience texts it)",
+                    f"{field}.key",
+                )
+            )
+        if option.goto not in story.by_id:
+            problems.append(
+                _problem(
+                    scene,
+                    f"broken link: option {option.key} goes to '{option.goto}', "
+                    "which is not a scene",
+                    f"{field}.goto",
+                )
+            )
+        for word in option.sms:
+            if word in words and words[word] != option.key:
+                problems.append(
+                    _problem(
+                        scene,
+                        f"sms word '{word}' means both option {words[word]} and "
+                        f"option {option.key}",
+                        f"{field}.sms",
+                    )
+                )
+            words.setdefault(word, option.key)
+    default = scene.choice.default
+    if default is not None and default not in seen_keys:
+        problems.append(
+            _problem(scene, f"default '{default}' is not one of the option keys", "choice.default")
+        )
+    return problems
+
+
+def _image_problems(story: Story, scene: Scene) -> list[Problem]:
+    image = scene.image or ""
+    if re.match(r"[a-z][a-z0-9+.-]*:", image, re.I) or image.startswith("//"):
+        return [
+            _problem(
+                scene, f"image '{image}' must be a file in the story folder, not a URL", "image"
+            )
+        ]
+    if story.root is None:
+        return []
+    root = story.root.resolve()
+    path = (root / image).resolve()
+    if not path.is_relative_to(root):
+        return [_problem(scene, f"image '{image}' must be inside the story folder", "image")]
+    if not path.is_file():
+        return [
+            _problem(scene, f"missing image '{image}': no such file in the story folder", "image")
+        ]
+    return []
+
+
+def _length_warnings(scene: Scene) -> list[Problem]:
+    words = len(re.findall(r"\w+", scene.body))
+    lines = [line for line in scene.body.splitlines() if line.strip()]
+    if words > MAX_SLIDE_WORDS:
+        return [
+            _problem(
+                scene,
+                f"long slide: {words} words (keep it under {MAX_SLIDE_WORDS}; "
+                "move detail to the speaker notes)",
+                warning=True,
+            )
+        ]
+    if len(lines) > MAX_SLIDE_LINES:
+        return [
+            _problem(
+                scene,
+                f"long slide: {len(lines)} lines (keep it under "
+                f"{MAX_SLIDE_LINES}; move detail to the speaker notes)",
+                warning=True,
+            )
+        ]
+    return []
+
+
+def _unreachable(story: Story) -> list[Problem]:
+    if story.start not in story.by_id:
+        return []
+    reached = reachable_from(story, story.start)
+    return [
+        _problem(scene, f"unreachable: no path from the start '{story.start}' leads here")
+        for scene in story.scenes
+        if scene.id not in reached
+    ]
+
+
+def _traps(story: Story) -> list[Problem]:
+    """Loops the talk can enter and never leave for an ending.
+
+    Dead ends and broken links have their own errors, so they count as exits here: only a
+    real loop is reported, once, at its first scene.
+    """
+    graph = {scene.id: [t for t in scene.targets if t in story.by_id] for scene in story.scenes}
+    exits = {
+        scene.id
+        for scene in story.scenes
+        if scene.kind in ("ending", "dead end")
+        or any(target not in story.by_id for target in scene.targets)
+    }
+    finishing = _can_reach(graph, exits)
+    reached = reachable_from(story, story.start)
+    trapped = reached - finishing
+    problems = []
+    for component in _bottom_components(graph, trapped):
+        loop = [scene.id for scene in story.scenes if scene.id in component]
+        scene = story.by_id[loop[0]]
+        cycle = " → ".join([*loop, loop[0]])
+        problems.append(_problem(scene, f"loop that never reaches an ending: {cycle}"))
+    return problems
+
+
+def _can_reach(graph: dict[str, list[str]], goals: set[str]) -> set[str]:
+    parents: dict[str, set[str]] = defaultdict(set)
+    for source, targets in graph.items():
+        for target in targets:
+            parents[target].add(source)
+    found = set(goals)
+    stack = list(goals)
+    while stack:
+        for parent in parents[stack.pop()]:
+            if parent not in found:
+                found.add(parent)
+                stack.append(parent)
+    return found
+
+
+def _bottom_components(graph: dict[str, list[str]], nodes: set[str]) -> list[set[str]]:
+    """Groups of trapped scenes that all reach each other and lead nowhere else."""
+    components: list[set[str]] = []
+    for node in sorted(nodes):
+        if any(node in component for component in components):
+            continue
+        ahead = _forward(graph, node, nodes)
+        if all(node in _forward(graph, other, nodes) for other in ahead):
+            components.append(ahead)
+    return components
+
+
+def _forward(graph: dict[str, list[str]], start: str, within: set[str]) -> set[str]:
+    seen = {start}
+    stack = [start]
+    while stack:
+        for target in graph[stack.pop()]:
+            if target in within and target not in seen:
+                seen.add(target)
+                stack.append(target)
+    return seen

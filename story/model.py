@@ -1,0 +1,130 @@
+"""The story graph: frozen dataclasses the loader builds and everything else reads.
+
+Immutable on purpose: the deck, the checker and the exporter all share one story, and none
+of them may change it under the others' feet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+SceneKind = Literal["next", "choice", "ending", "dead end"]
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a scene was written, so a problem can name the file and the line."""
+
+    file: Path
+    lines: tuple[tuple[str, int], ...] = ()
+
+    def line(self, name: str) -> int | None:
+        """The line of front-matter field ``name`` (``options.1.goto``), or of the id."""
+        found = dict(self.lines)
+        return found.get(name, found.get("id"))
+
+
+@dataclass(frozen=True)
+class Option:
+    """One answer to a choice: the key the audience texts and the scene it leads to."""
+
+    key: str
+    label: str
+    goto: str
+    sms: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A decision the room votes on."""
+
+    question: str
+    options: tuple[Option, ...]
+    default: str | None = None
+
+    def option(self, key: str) -> Option | None:
+        return next((option for option in self.options if option.key == key), None)
+
+
+@dataclass(frozen=True)
+class Ending:
+    """How one path through the story ends."""
+
+    label: str
+
+
+@dataclass(frozen=True)
+class Scene:
+    """One slide: text, notes, maybe an image and a demo, and where the talk goes next."""
+
+    id: str
+    title: str
+    body: str = ""
+    notes: str = ""
+    image: str | None = None
+    alt: str = ""
+    demo: str | None = None
+    next: str | None = None
+    choice: Choice | None = None
+    ending: Ending | None = None
+    source: Source | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def kind(self) -> SceneKind:
+        if self.choice is not None:
+            return "choice"
+        if self.ending is not None:
+            return "ending"
+        if self.next is not None:
+            return "next"
+        return "dead end"
+
+    @property
+    def edges(self) -> tuple[tuple[str | None, str], ...]:
+        """(option key or None for ``next``, target id) for every way out of this scene."""
+        if self.choice is not None:
+            return tuple((option.key, option.goto) for option in self.choice.options)
+        if self.next is not None:
+            return ((None, self.next),)
+        return ()
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        return tuple(target for _, target in self.edges)
+
+    def line(self, name: str) -> int | None:
+        return self.source.line(name) if self.source else None
+
+
+@dataclass(frozen=True)
+class Story:
+    """A whole adventure: its scenes in file order and the one it starts with."""
+
+    name: str
+    title: str
+    start: str
+    scenes: tuple[Scene, ...]
+    description: str = ""
+    root: Path | None = field(default=None, compare=False, repr=False)
+
+    @cached_property
+    def by_id(self) -> dict[str, Scene]:
+        """Scenes by id (the first one wins where the checker finds duplicates)."""
+        found: dict[str, Scene] = {}
+        for scene in self.scenes:
+            found.setdefault(scene.id, scene)
+        return found
+
+    def scene(self, scene_id: str) -> Scene:
+        return self.by_id[scene_id]
+
+    @property
+    def decisions(self) -> tuple[Scene, ...]:
+        return tuple(scene for scene in self.scenes if scene.choice is not None)
+
+    @property
+    def endings(self) -> tuple[Scene, ...]:
+        return tuple(scene for scene in self.scenes if scene.ending is not None)
