@@ -15,16 +15,30 @@ SETTINGS_HELP = "\b\nEnvironment variables:\n" + "\n".join(
 @click.option("--host", help="Address to listen on (CYOA_HOST). 0.0.0.0 for the whole LAN.")
 @click.option("--port", type=int, help="Port to listen on (CYOA_PORT).")
 @click.option("--workers", type=int, help="Worker processes (CYOA_WORKERS).")
-@click.option("--threads", type=int, default=4, show_default=True, help="Threads per worker.")
+@click.option(
+    "--threads", type=click.IntRange(1, 64), help="Threads per worker [granian: 2, gunicorn: 4]."
+)
+@click.option(
+    "--server",
+    type=click.Choice(["granian", "gunicorn"]),
+    default="granian",
+    show_default=True,
+    help="WSGI server (granian measured ~2x gunicorn's votes/s: bench/README.md).",
+)
 @click.option("--state-dir", help="Where the embedded Redis keeps its data (CYOA_STATE_DIR).")
 def serve(
-    host: str | None, port: int | None, workers: int | None, threads: int, state_dir: str | None
+    host: str | None,
+    port: int | None,
+    workers: int | None,
+    threads: int | None,
+    server: str,
+    state_dir: str | None,
 ) -> None:
     """Run the vote server with a production WSGI server until Ctrl-C."""
     from voteserver.serve import serve as run
 
     config = load_config({"host": host, "port": port, "workers": workers, "state_dir": state_dir})
-    run(config, threads=threads)
+    run(config, threads=threads, server=server)
 
 
 @click.command("sms")
