@@ -1,0 +1,112 @@
+"""A small vote-server client for the deck: short timeouts, never an exception, an offline flag.
+
+The deck must never freeze on the network: every call gives up within ``timeout`` seconds,
+answers None instead of raising, and sets :attr:`VoteClient.offline` so the deck can show a
+badge and leave the presenter in charge.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+TIMEOUT = 0.6  # seconds: a loopback server answers in milliseconds; a dead one is skipped
+
+
+class VoteClient:
+    """Presenter calls to one vote server (DESIGN.md's contract), with the bearer token."""
+
+    def __init__(self, base_url: str, token: str = "", timeout: float = TIMEOUT) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.offline = False
+        self.error = ""
+        self._local = threading.local()  # one requests.Session per thread: sessions aren't shared
+        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
+
+    @classmethod
+    def from_env(cls) -> VoteClient | None:
+        """The client ``cyoa present`` set up for the deck's kernel (None: no vote server)."""
+        url = os.environ.get("CYOA_VOTE_URL", "")
+        return cls(url, os.environ.get("CYOA_PRESENTER_TOKEN", "")) if url else None
+
+    @property
+    def session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+            session.headers.update(self._headers)
+        return session
+
+    def call(self, method: str, path: str, **kwargs: Any) -> requests.Response | None:
+        """One request; None (and ``offline``) when the server cannot be reached or fails."""
+        kwargs.setdefault("timeout", self.timeout)
+        try:
+            response = self.session.request(method, self.base_url + path, **kwargs)
+        except requests.RequestException as error:
+            self.offline, self.error = True, type(error).__name__
+            return None
+        if response.status_code >= 500:
+            self.offline, self.error = True, f"HTTP {response.status_code}"
+            return None
+        self.offline, self.error = False, ""
+        return response
+
+    def _json(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self.call(method, path, **kwargs)
+        if response is None or not response.ok:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            return None
+
+    # -- the contract --------------------------------------------------------------------
+    def healthy(self) -> bool:
+        response = self.call("GET", "/healthz")
+        return response is not None and response.ok
+
+    def state(self) -> dict[str, Any] | None:
+        return self._json("GET", "/api/state")
+
+    def put_state(self, scene: str, path: list[str], story: str | None = None) -> dict | None:
+        body: dict[str, Any] = {"scene": scene, "path": path}
+        if story is not None:
+            body["story"] = story
+        return self._json("PUT", "/api/state", json=body)
+
+    def talks(self) -> dict[str, Any] | None:
+        """``{"current", "talks": [{"talk", "started"}]}``."""
+        return self._json("GET", "/api/talks")
+
+    def start_talk(self, story: str, talk: str | None = None) -> dict[str, Any] | None:
+        return self._json("POST", "/api/talks", json={"talk": talk, "story": story})
+
+    def define_poll(
+        self, poll: str, question: str, options: list[dict[str, Any]], scene: str = ""
+    ) -> dict[str, Any] | None:
+        body = {"question": question, "options": options, "scene": scene}
+        return self._json("PUT", f"/api/polls/{poll}", json=body)
+
+    def action(self, poll: str, action: str) -> dict[str, Any] | None:
+        """``open``, ``close`` or ``reset`` a poll; its results afterwards."""
+        return self._json("POST", f"/api/polls/{poll}/{action}")
+
+    def results(self, poll: str) -> dict[str, Any] | None:
+        return self._json("GET", f"/api/polls/{poll}")
+
+    def export(self, talk: str, fmt: str = "json") -> Any:
+        response = self.call("GET", f"/api/talks/{talk}/export.{fmt}", timeout=10)
+        if response is None or not response.ok:
+            return None
+        return response.json() if fmt == "json" else response.text
+
+    def qr_svg(self, audience_url: str) -> str:
+        """The vote server's QR code of ``audience_url`` (asked for with that URL's host)."""
+        host = urlsplit(audience_url).netloc
+        response = self.call("GET", "/qr.svg", headers={"Host": host} if host else {})
+        return response.text if response is not None and response.ok else ""

@@ -1,0 +1,169 @@
+"""The deck: a story, a talk state machine, a vote-server client and one of two views.
+
+``Deck(story, client)`` is what ``notebooks/present.ipynb`` displays; ``presenter=True``
+gives the presenter's view of the same talk. Both read and write the one talk state held by
+the vote server, so they follow each other, and a reload resumes where the talk was.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import threading
+import traceback
+from typing import TYPE_CHECKING
+
+from cyoa.deck import render
+from cyoa.deck.controller import Controller
+from cyoa.deck.demo import DemoPanel
+from cyoa.deck.machine import Step, Talk
+from cyoa.deck.sync import Sync
+from cyoa.deck.views import PresenterView, SlideView
+
+if TYPE_CHECKING:
+    import ipywidgets
+
+    from cyoa.deck.client import VoteClient
+    from story.model import Story
+
+
+def load_story(path: str | os.PathLike | None = None) -> Story:
+    """The story named by ``path``, else ``CYOA_STORY``, else the adventure cyoa ships."""
+    from story.loader import default_story_path
+    from story.loader import load_story as load
+
+    return load(path or os.environ.get("CYOA_STORY") or default_story_path())
+
+
+class Deck:
+    """One window on the talk: the projector's slides, or (``presenter=True``) the laptop's."""
+
+    def __init__(
+        self,
+        story: Story,
+        client: VoteClient | None = None,
+        *,
+        audience_url: str = "",
+        sms_number: str = "",
+        theme: str = "dark",
+        presenter: bool = False,
+    ) -> None:
+        self.story = story
+        self.client = client
+        self.audience_url = audience_url or (client.base_url + "/" if client else "")
+        self.sms_number = sms_number
+        self.talk = Talk(story)
+        self.lock = threading.RLock()
+        self.error = ""
+        self.talk_started = 0.0
+        self._qr = ""
+        self._scenes: dict[str, str] = {}
+        self.demos = DemoPanel(story.root, self.refresh)
+        self.controller = Controller(self.act, self._beat, theme=theme)
+        self.sync = Sync(self)
+        self.sync.resume()
+        self.view = PresenterView(self) if presenter else SlideView(self)
+        self.refresh()
+
+    @classmethod
+    def from_env(cls, story: Story | None = None, presenter: bool = False) -> Deck:
+        """The deck as ``cyoa present`` configured it through the kernel's environment."""
+        from cyoa.deck.client import VoteClient
+
+        return cls(
+            story or load_story(),
+            VoteClient.from_env(),
+            audience_url=os.environ.get("CYOA_AUDIENCE_URL", ""),
+            sms_number=os.environ.get("CYOA_SMS_NUMBER", ""),
+            theme=os.environ.get("CYOA_THEME", "dark"),
+            presenter=presenter,
+        )
+
+    @property
+    def widget(self) -> ipywidgets.Widget:
+        return self.view.root
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.view.root)
+
+    @property
+    def online(self) -> bool:
+        return self.client is not None and not self.client.offline
+
+    # -- actions (keys, clicker, presenter buttons) -----------------------------------------
+    def act(self, action: str) -> Step:
+        """Do one action by name: next, back, pick:N, close, reopen, demo, theme, jump:ID."""
+        talk, step = self.talk, Step("stay")
+        with self.lock:
+            if action == "next":
+                step = talk.next(online=self.online)
+            elif action == "back":
+                step = talk.back()
+            elif action.startswith("pick:") and action[5:].isdigit():
+                step = talk.pick(int(action[5:]))
+            elif action == "close":
+                step = talk.close_vote()
+            elif action == "reopen" and talk.poll:
+                step = talk.reopen()
+                self.sync.reopen.add(talk.poll)
+            elif action == "demo" and talk.scene.demo:
+                self.demos.run(talk.scene.demo)
+            elif action == "theme":
+                self.controller.theme = "light" if self.controller.theme == "dark" else "dark"
+            elif action.startswith("jump:"):
+                step = talk.jump(action[5:])
+        self.refresh()
+        self.sync.wake()
+        return step
+
+    def _beat(self) -> None:
+        self.sync.start()  # the page is alive: (re)start the update loop if it ended
+
+    # -- what the views show ---------------------------------------------------------------
+    def refresh(self) -> None:
+        """Bring the view up to date; never raises (a drawing error must not stop a talk)."""
+        view = getattr(self, "view", None)
+        if view is None:
+            return
+        try:
+            with self.lock:
+                view.render()
+        except Exception as error:
+            self.note_error(error)
+
+    def note_error(self, error: BaseException) -> None:
+        self.error = f"{type(error).__name__}: {error}"
+        traceback.print_exception(error)
+
+    def scene_html(self, scene_id: str) -> str:
+        if scene_id not in self._scenes:
+            self._scenes[scene_id] = render.scene_html(self.story, self.story.scene(scene_id))
+        return self._scenes[scene_id]
+
+    def join_html(self) -> str:
+        choice = self.talk.choice
+        if choice is None:
+            return ""
+        return render.join_html(self.audience_url, self._qr, self.sms_number, choice)
+
+    def fetch_qr(self) -> None:
+        """Ask the vote server for the QR code once (from the sync thread, never a key press)."""
+        if not self._qr and self.client is not None and self.audience_url:
+            self._qr = self.client.qr_svg(self.audience_url)
+
+    def demo_html(self) -> str:
+        name = self.talk.scene.demo
+        if not name:
+            return ""
+        state, output = self.demos.view(name)
+        return render.demo_html(name, output, state)
+
+    def badge_html(self) -> str:
+        if self.client is None:
+            return '<span class="cyoa-offline">no vote server: pick with 1-9</span>'
+        if self.client.offline:
+            why = html.escape(self.client.error)
+            return f'<span class="cyoa-offline" title="{why}">offline</span>'
+        return ""

@@ -1,0 +1,138 @@
+"""Scenes as HTML: Markdown, highlighted code, inlined images, the join panel.
+
+Everything is inlined (images as data URIs, the QR code as SVG, styles from the deck's own
+CSS) so the deck works with no network at all: nothing is ever fetched from a CDN.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import html
+import mimetypes
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from markdown_it import MarkdownIt
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import TextLexer, get_lexer_by_name
+from pygments.util import ClassNotFound
+
+if TYPE_CHECKING:
+    from cyoa.deck.machine import Tally
+    from story.model import Choice, Scene, Story
+
+
+def _highlight(code: str, lang: str, _attrs: str) -> str:
+    try:
+        lexer = get_lexer_by_name(lang) if lang else TextLexer()
+    except ClassNotFound:
+        lexer = TextLexer()
+    return highlight(code, lexer, HtmlFormatter(nowrap=False, cssclass="cyoa-code"))
+
+
+_markdown = MarkdownIt("commonmark", {"highlight": _highlight, "html": True}).enable("table")
+
+
+def markdown(text: str) -> str:
+    return _markdown.render(text or "")
+
+
+def code_css() -> str:
+    """Pygments colours that read on both themes (a projector washes out light greys)."""
+    return HtmlFormatter(style="monokai", cssclass="cyoa-code").get_style_defs(".cyoa-code")
+
+
+@functools.lru_cache(maxsize=64)
+def data_uri(path: Path) -> str:
+    kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return f"data:{kind};base64," + base64.b64encode(path.read_bytes()).decode()
+
+
+def image_html(story: Story, scene: Scene) -> str:
+    if not scene.image or story.root is None:
+        return ""
+    path = (story.root / scene.image).resolve()
+    if not path.is_file():
+        return f'<p class="cyoa-missing">image not found: {html.escape(scene.image)}</p>'
+    alt = html.escape(scene.alt or scene.title)
+    return f'<img class="cyoa-image" src="{data_uri(path)}" alt="{alt}">'
+
+
+def scene_html(story: Story, scene: Scene) -> str:
+    """The slide's text part: title, Markdown body, image, ending label."""
+    parts = [f'<h1 class="cyoa-title">{html.escape(scene.title)}</h1>']
+    body = markdown(scene.body)
+    image = image_html(story, scene)
+    if image:
+        parts.append(f'<div class="cyoa-cols"><div>{body}</div><div>{image}</div></div>')
+    else:
+        parts.append(f'<div class="cyoa-body">{body}</div>')
+    if scene.ending is not None:
+        parts.append(f'<p class="cyoa-ending">{html.escape(scene.ending.label)}</p>')
+    return "\n".join(parts)
+
+
+def options_html(choice: Choice, tally: Tally, chosen: str | None) -> str:
+    """The question and the numbered options; the winner (or the pick) marked once decided."""
+    items = []
+    for number, option in enumerate(choice.options, 1):
+        mark = " cyoa-chosen" if option.key == chosen else ""
+        votes = tally.votes.get(option.key, 0)
+        items.append(
+            f'<li class="cyoa-option{mark}" data-key="{html.escape(option.key)}">'
+            f'<span class="cyoa-num">{number}</span> {html.escape(option.label)}'
+            f'<span class="cyoa-votes">{votes}</span></li>'
+        )
+    return (
+        f'<h2 class="cyoa-question">{html.escape(choice.question)}</h2>'
+        f'<ol class="cyoa-options">{"".join(items)}</ol>'
+    )
+
+
+def join_html(audience_url: str, qr_svg: str, sms_number: str, choice: Choice) -> str:
+    """How the room votes: the QR code, the URL in large type, the SMS number and what to text."""
+    shown = audience_url.split("://", 1)[-1].rstrip("/")
+    qr = f'<div class="cyoa-qr">{qr_svg}</div>' if qr_svg else ""
+    sms = ""
+    if sms_number:
+        first = choice.options[0]
+        sms = (
+            f'<p class="cyoa-sms">or text <b>1</b>–<b>{len(choice.options)}</b> to '
+            f"<b>{html.escape(sms_number)}</b> (e.g. “{html.escape(first.key)}”)</p>"
+        )
+    return (
+        f'<div class="cyoa-join">{qr}<div><p class="cyoa-join-lead">Vote at</p>'
+        f'<p class="cyoa-url">{html.escape(shown)}</p>{sms}</div></div>'
+    )
+
+
+def status_html(tally: Tally, message: str, winner_label: str | None) -> str:
+    """The line under the chart: total, state of the vote, the winner or what to do."""
+    state = {"open": "voting open", "closed": "vote closed"}.get(tally.status, "waiting")
+    parts = [
+        f'<span class="cyoa-total">{tally.total}</span> votes',
+        f'<span class="cyoa-state">{state}</span>',
+    ]
+    if winner_label:
+        parts.append(f'<span class="cyoa-winner">Winner: {html.escape(winner_label)}</span>')
+    if message:
+        parts.append(f'<span class="cyoa-message">{html.escape(message)}</span>')
+    return " · ".join(parts)
+
+
+def demo_html(name: str, output: str, state: str) -> str:
+    """A demo's output in the slide; ``state`` says recorded, running, done or missing."""
+    label = {
+        "missing": "no demo yet",
+        "recorded": "recorded output · press D to run it live",
+        "ready": "press D to run it live",
+        "running": "running…",
+        "done": "live run",
+    }.get(state, state)
+    text = f"<pre>{html.escape(output)}</pre>" if output else ""
+    return (
+        f'<div class="cyoa-demo cyoa-demo-{state}"><p class="cyoa-demo-head">demo '
+        f"<b>{html.escape(name)}</b>: {label}</p>{text}</div>"
+    )

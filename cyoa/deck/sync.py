@@ -1,0 +1,156 @@
+"""The loop that keeps a deck and the vote server in step, on a background thread.
+
+Each tick (about 2.5 a second) it writes the deck's position, opens or closes polls, follows
+moves made in another window, and reads the open decision's tally. Every call has a short
+timeout, so a dead server only sets the offline badge. The loop ends by itself when the page
+stops sending heartbeats: a closed browser tab leaves no kernel spinning.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cyoa.deck.deck import Deck
+
+TICK = 0.4  # seconds between reads of the tally: vote-to-chart stays well under 700 ms
+HEARTBEAT_TIMEOUT = 8.0  # seconds without a sign from the page before the loop ends
+
+
+class Sync:
+    """Reconciles one deck with the vote server; ``start`` is safe to call on every heartbeat."""
+
+    def __init__(self, deck: Deck, tick: float = TICK, timeout: float = HEARTBEAT_TIMEOUT):
+        self.deck = deck
+        self.tick_seconds = tick
+        self.timeout = timeout
+        self.synced: tuple[str, tuple[str, ...]] | None = None  # (scene, path) the server has
+        self.seen_updated = 0.0  # the server's ``updated`` of the last state we agreed on
+        self.arrived = ""  # the decision scene whose poll is set up
+        self.reopen: set[str] = set()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        with self._lock:
+            if self.deck.client is None or self.running:
+                return
+            self._thread = threading.Thread(target=self._loop, name="cyoa-deck-sync", daemon=True)
+            self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def _loop(self) -> None:
+        while self.deck.controller.alive(self.timeout):
+            try:
+                self.tick()
+            except Exception as error:  # the loop must outlive any surprise; show, not die
+                self.deck.note_error(error)
+            self._wake.wait(self.tick_seconds)
+            self._wake.clear()
+
+    def resume(self) -> None:
+        """Take the talk's position from the server (a reload, a restart, another window)."""
+        client = self.deck.client
+        state = client.state() if client else None
+        if state and state.get("scene") in self.deck.story.by_id:
+            with self.deck.lock:
+                self.deck.talk.jump(state["scene"], state.get("path") or None)
+                self.synced = (state["scene"], tuple(state.get("path") or ()))
+                self.seen_updated = float(state.get("updated") or 0)
+        talks = client.talks() if client else None
+        for talk in (talks or {}).get("talks", []):
+            if talk.get("talk") == (talks or {}).get("current"):
+                self.deck.talk_started = float(talk.get("started") or 0)
+
+    def tick(self) -> None:
+        """One round trip of reconciliation; each step is skipped while the server is down."""
+        deck, client = self.deck, self.deck.client
+        if client is None:
+            return
+        if client.offline and not client.healthy():
+            deck.refresh()
+            return
+        if deck.talk.choice is not None:
+            deck.fetch_qr()
+        self._push_state()
+        self._polls()
+        self._follow()
+        poll = deck.talk.poll
+        if poll and self.arrived == deck.talk.scene.id:
+            results = client.results(poll)
+            if results is not None:
+                with deck.lock:
+                    deck.talk.update(poll, results)
+        deck.refresh()
+
+    def _push_state(self) -> None:
+        deck = self.deck
+        with deck.lock:
+            want = (deck.talk.scene.id, tuple(deck.talk.path))
+        if want == self.synced:
+            return
+        state = deck.client.put_state(want[0], list(want[1]))  # type: ignore[union-attr]
+        if state is not None:
+            self.synced, self.seen_updated = want, float(state.get("updated") or 0)
+
+    def _polls(self) -> None:
+        """Set up the poll of a decision we just reached; send closes and reopens."""
+        deck, client = self.deck, self.deck.client
+        assert client is not None
+        with deck.lock:
+            scene, poll = deck.talk.scene, deck.talk.poll
+            closing = set(deck.talk.closing)
+        if poll and self.arrived != scene.id:
+            results = client.results(poll)
+            if results is None and not client.offline:
+                options = [
+                    {"key": o.key, "label": o.label, "words": list(o.sms)}
+                    for o in scene.choice.options  # type: ignore[union-attr]
+                ]
+                client.define_poll(poll, scene.choice.question, options, scene.id)  # type: ignore[union-attr]
+            unopened = results is None or results["status"] == "draft"
+            if unopened and not client.offline and poll not in closing:
+                results = client.action(poll, "open")
+            if results is not None:
+                with deck.lock:
+                    deck.talk.update(poll, results)
+                self.arrived = scene.id
+        for each in sorted(self.reopen):
+            results = client.action(each, "open")
+            if results is not None:
+                self.reopen.discard(each)
+                with deck.lock:
+                    deck.talk.update(each, results)
+        for each in sorted(closing):
+            results = client.action(each, "close")
+            with deck.lock:
+                if results is not None:
+                    deck.talk.update(each, results)
+                elif not client.offline:  # the server never had this poll: nothing to count
+                    deck.talk.closing.discard(each)
+                    tally = deck.talk.tally(each)
+                    tally.status, tally.final = "closed", True
+
+    def _follow(self) -> None:
+        """Adopt a move made elsewhere (the presenter view), unless ours is not yet written."""
+        deck = self.deck
+        state = deck.client.state()  # type: ignore[union-attr]
+        if not state or float(state.get("updated") or 0) <= self.seen_updated:
+            return
+        scene, path = state.get("scene", ""), tuple(state.get("path") or ())
+        with deck.lock:
+            mine = (deck.talk.scene.id, tuple(deck.talk.path))
+            if mine != self.synced:
+                return
+            self.seen_updated = float(state.get("updated") or 0)
+            if (scene, path) != mine and scene in deck.story.by_id:
+                deck.talk.jump(scene, list(path))
+                self.synced = (deck.talk.scene.id, tuple(deck.talk.path))

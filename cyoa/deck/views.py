@@ -1,0 +1,173 @@
+"""The widgets: the projector's slide view and the presenter's view, both thin.
+
+A view only shows what the :class:`~cyoa.deck.deck.Deck` knows; ``render`` is cheap and
+idempotent (ipywidgets sends only values that changed), so it is called after every key
+press and every poll of the vote server, from the kernel's thread or the sync thread.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from typing import TYPE_CHECKING
+
+import ipywidgets as w
+import plotly.graph_objects as go
+
+from cyoa.deck import render
+
+if TYPE_CHECKING:
+    from cyoa.deck.deck import Deck
+
+COLORS = {"dark": ("#f4f4f0", "#ffcc33", "#5ee08a"), "light": ("#111111", "#0b57d0", "#0a7a36")}
+
+
+def _set(widget: w.Widget, **values: object) -> None:
+    """Set traits only when they change (a FigureWidget would resend identical data)."""
+    for name, value in values.items():
+        if getattr(widget, name) != value:
+            setattr(widget, name, value)
+
+
+class SlideView:
+    """What the room sees: the scene, and at a decision the options, join panel and chart."""
+
+    def __init__(self, deck: Deck) -> None:
+        self.deck = deck
+        self.badge = w.HTML().add_class("cyoa-badge")
+        self.slide = w.HTML().add_class("cyoa-slide")
+        self.options = w.HTML().add_class("cyoa-choices")
+        self.join = w.HTML().add_class("cyoa-join-panel")
+        self.status = w.HTML().add_class("cyoa-status")
+        self.demo = w.HTML().add_class("cyoa-demo-panel")
+        self.chart = go.FigureWidget(
+            data=[go.Bar(x=[], y=[], text=[], textposition="outside", cliponaxis=False)],
+            layout=go.Layout(
+                height=420,
+                margin={"l": 40, "r": 20, "t": 20, "b": 80},
+                paper_bgcolor="rgba(0,0,0,0)",
+                plot_bgcolor="rgba(0,0,0,0)",
+                font={"size": 22},
+                yaxis={"rangemode": "tozero", "tickformat": "d", "showgrid": False},
+                bargap=0.3,
+                showlegend=False,
+            ),
+        )
+        self.decision = w.HBox(
+            [w.VBox([self.options, self.join]), w.VBox([self.chart, self.status])]
+        ).add_class("cyoa-decision")
+        self.root = w.VBox(
+            [deck.controller, self.badge, self.slide, self.decision, self.demo]
+        ).add_class("cyoa-deck")
+        self._bars: tuple = ()
+
+    def render(self) -> None:
+        deck, talk = self.deck, self.deck.talk
+        scene, choice = talk.scene, talk.choice
+        _set(self.slide, value=deck.scene_html(scene.id))
+        _set(self.badge, value=deck.badge_html())
+        _set(self.demo, value=deck.demo_html())
+        if choice is None:
+            _set(self.decision.layout, display="none")
+            return
+        _set(self.decision.layout, display="flex")
+        tally, decided = talk.tally(), talk.decided()
+        chosen = decided.key if decided else None
+        _set(self.options, value=render.options_html(choice, tally, chosen))
+        _set(self.join, value=deck.join_html())
+        winner = decided.label if decided else None
+        _set(self.status, value=render.status_html(tally, talk.message, winner))
+        self._chart(deck.controller.theme, choice, tally, chosen)
+
+    def _chart(self, theme: str, choice, tally, chosen: str | None) -> None:
+        labels = [f"{n}. {o.label[:24]}" for n, o in enumerate(choice.options, 1)]
+        votes = [tally.votes.get(o.key, 0) for o in choice.options]
+        fg, bar, win = COLORS.get(theme, COLORS["dark"])
+        colors = [win if o.key == chosen else bar for o in choice.options]
+        bars = (tuple(labels), tuple(votes), tuple(colors), fg)
+        if bars == self._bars:
+            return
+        self._bars = bars
+        with self.chart.batch_update():
+            trace = self.chart.data[0]
+            trace.x, trace.y, trace.text = labels, votes, [str(v) for v in votes]
+            trace.marker.color = colors
+            self.chart.layout.font.color = fg
+            self.chart.layout.yaxis.range = [0, max([*votes, 1]) * 1.2]
+
+
+class PresenterView:
+    """The laptop's view: notes, what comes next, the clock, live numbers and controls."""
+
+    def __init__(self, deck: Deck) -> None:
+        self.deck = deck
+        self.started = time.time()
+        self.clock = w.HTML().add_class("cyoa-clock")
+        self.badge = w.HTML()
+        self.current = w.HTML()
+        self.upcoming = w.HTML()
+        self.live = w.HTML().add_class("cyoa-status")
+        buttons = []
+        for label, action in [
+            ("◀ Back", "back"),
+            ("Next ▶", "next"),
+            ("Close vote", "close"),
+            ("Reopen vote", "reopen"),
+            ("Run demo", "demo"),
+        ]:
+            button = w.Button(description=label)
+            button.on_click(lambda _b, a=action: deck.act(a))
+            buttons.append(button)
+        self.picks = w.HBox()
+        self.jump_to = w.Dropdown(
+            options=[(f"{s.title} ({s.id})", s.id) for s in deck.story.scenes],
+            layout=w.Layout(width="28em"),
+        )
+        go_button = w.Button(description="Jump")
+        go_button.on_click(lambda _b: deck.act("jump:" + str(self.jump_to.value)))
+        self.root = w.VBox(
+            [
+                deck.controller,
+                w.HBox([self.clock, self.badge]),
+                self.current,
+                self.live,
+                self.picks,
+                w.HBox(buttons),
+                w.HBox([self.jump_to, go_button]),
+                self.upcoming,
+            ]
+        ).add_class("cyoa-presenter")
+        self._pick_scene = ""
+
+    def render(self) -> None:
+        deck, talk = self.deck, self.deck.talk
+        scene = talk.scene
+        elapsed = int(time.time() - (deck.talk_started or self.started))
+        _set(self.clock, value=f"{elapsed // 60:02d}:{elapsed % 60:02d}")
+        _set(self.badge, value=deck.badge_html())
+        notes = render.markdown(scene.notes) if scene.notes else "<p><i>no notes</i></p>"
+        _set(
+            self.current,
+            value=f"<h2>{html.escape(scene.title)} <small>({html.escape(scene.id)}, "
+            f"step {len(talk.path)})</small></h2><div class='cyoa-notes'>{notes}</div>",
+        )
+        rows = []
+        for key, target in talk.upcoming():
+            title = deck.story.by_id[target].title if target in deck.story.by_id else target
+            rows.append(f"<li>{html.escape(key or '→')}: {html.escape(title)}</li>")
+        _set(self.upcoming, value=f"<h3>Next</h3><ul>{''.join(rows) or '<li>the end</li>'}</ul>")
+        choice = talk.choice
+        if choice is None:
+            _set(self.live, value=html.escape(talk.message))
+        else:
+            decided = talk.decided()
+            status = render.status_html(talk.tally(), talk.message, decided and decided.label)
+            _set(self.live, value=render.options_html(choice, talk.tally(), None) + status)
+        if self._pick_scene != scene.id:
+            self._pick_scene = scene.id
+            picks = []
+            for number, option in enumerate(choice.options if choice else (), 1):
+                button = w.Button(description=f"{number}. {option.label[:30]}")
+                button.on_click(lambda _b, n=number: deck.act(f"pick:{n}"))
+                picks.append(button)
+            self.picks.children = picks
