@@ -152,9 +152,13 @@ class Run:
         self.stack.callback(self._stop, service)
         return service
 
-    def _stop(self, service: processes.Service) -> None:
-        service.stop()
-        print(f"  ⏹ stopped {service.name} (pid {service.pid})", flush=True)
+    def stop(self, service: processes.Service) -> None:
+        """Stop a service before the demo ends (e.g. to restart it differently)."""
+        if service.popen.returncode is None:
+            service.stop()
+            print(f"  ⏹ stopped {service.name} (pid {service.pid})", flush=True)
+
+    _stop = stop
 
 
 def demo(name: str, title: str) -> Callable[[Callable[..., None]], Callable[..., DemoResult]]:
