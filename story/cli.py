@@ -24,6 +24,10 @@ def load_checked(story_dir: Path | None) -> tuple[Story, list[Problem]]:
     return story, problems
 
 
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
 def _report(problems: list[Problem]) -> None:
     for problem in problems:
         click.echo(str(problem), err=True)
@@ -38,23 +42,24 @@ def check(story_dir: Path | None, quiet: bool) -> None:
         story, problems = load_checked(story_dir)
     except StoryError as error:
         _report(error.problems)
-        count = len(errors(error.problems))
-        message = f"{count} error{'s' if count != 1 else ''}; fix them first"
+        message = f"{plural(len(errors(error.problems)), 'error')}; fix them first"
         raise click.ClickException(message) from None
     _report(problems)
     summary = summarize(story)
     click.echo(f"{story.title} ({story.root})")
-    click.echo(
-        f"{summary.scenes} scenes, {summary.decisions} decisions, {summary.endings} endings, "
-        f"{summary.paths} paths from '{story.start}' to an ending"
-    )
+    counts = [
+        plural(summary.scenes, "scene"),
+        plural(summary.decisions, "decision"),
+        plural(summary.endings, "ending"),
+        plural(summary.paths, "path"),
+    ]
+    click.echo(f"{', '.join(counts)} from '{story.start}' to an ending")
     if not quiet:
         width = len(str(summary.paths))
         for number, path in enumerate(enumerate_paths(story), start=1):
             picks = " › ".join(path.labels(story))
             click.echo(f"{number:>{width}}. {picks} → {path.ending} ({len(path.scenes)} scenes)")
-    warned = len(problems)
-    click.echo(f"OK: no errors, {warned} warning{'s' if warned != 1 else ''}.")
+    click.echo(f"OK: no errors, {plural(len(problems), 'warning')}.")
 
 
 commands: list[click.Command] = [check]

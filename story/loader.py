@@ -209,7 +209,10 @@ class _Fields:
         if isinstance(sms, str):
             sms = sms.replace(",", " ").split()
         if not isinstance(sms, list) or not all(isinstance(word, str) for word in sms):
-            self.problem("'sms' must be a list of words", f"{field}.sms")
+            hint = ""
+            if isinstance(sms, list) and any(isinstance(word, bool) for word in sms):
+                hint = ' (write "yes" and "no" in quotes: bare, YAML reads them as true/false)'
+            self.problem(f"'sms' must be a list of words{hint}", f"{field}.sms")
             sms = []
         key = self.text(data, "key", f"{field}.key") or str(index + 1)
         return Option(

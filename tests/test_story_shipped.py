@@ -1,0 +1,118 @@
+"""The shipped WSGI adventure passes the checker, and ``cyoa check`` says what it contains."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cyoa.cli import main
+from story.checker import check_story, summarize
+from story.demos import known_demos
+from story.loader import default_story_path, load_story
+from story.paths import count_paths, enumerate_paths
+from tests.story_helpers import write_story
+
+ROOM_PICKS = ["Dachshund Doc Send", "Automated deployments", "A task queue for the slow work",
+              "Hackers - lock down the server", "Somebody deleted the data",
+              "Reject it and bootstrap"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return load_story(default_story_path())
+
+
+def test_shipped_story_has_no_errors_and_no_warnings(shipped) -> None:
+    assert check_story(shipped) == []
+
+
+def test_shipped_story_has_six_binary_decisions_and_64_paths(shipped) -> None:
+    summary = summarize(shipped)
+    paths = enumerate_paths(shipped)
+    assert (summary.decisions, summary.endings) == (6, 2)
+    assert all(len(scene.choice.options) == 2 for scene in shipped.decisions)
+    assert len(paths) == count_paths(shipped) == summary.paths == 2**6
+
+
+def test_the_rooms_path_is_one_of_the_paths(shipped) -> None:
+    labels = [path.labels(shipped) for path in enumerate_paths(shipped)]
+    assert ROOM_PICKS in labels
+    room = enumerate_paths(shipped)[labels.index(ROOM_PICKS)]
+    assert room.ending == "ending-bootstrapped"
+    defaults = [scene.choice.default for scene in shipped.decisions]
+    assert [key for _, key in room.picks] == defaults  # nobody votes: the room's picks
+
+
+def test_every_branch_has_the_same_depth(shipped) -> None:
+    """Branches the room did not take are as long as the ones it did."""
+    lengths = {len(path.scenes) for path in enumerate_paths(shipped)}
+    assert len(lengths) == 1
+
+
+def test_every_deployment_step_names_a_declared_demo(shipped) -> None:
+    demos = known_demos(shipped.root)
+    used = {scene.demo for scene in shipped.scenes if scene.demo}
+    assert used == demos, "every declared demo is used, and only those"
+    for name in ("gunicorn", "nginx-502", "static-files", "postgres", "async-rq", "security"):
+        assert name in used
+
+
+def test_every_scene_has_speaker_notes(shipped) -> None:
+    assert [scene.id for scene in shipped.scenes if not scene.notes] == []
+
+
+def test_the_commands_on_the_slides_are_current(shipped) -> None:
+    text = "\n".join(scene.body + "\n" + scene.notes for scene in shipped.scenes)
+    for expected in (
+        "gunicorn -w 4 -b 127.0.0.1:8000 app:app",
+        "proxy_pass http://127.0.0.1:8000;",
+        "location /static/ {",
+        "alias /srv/app/static/;",
+        "rq worker --with-scheduler",
+        "PermitRootLogin no",
+        "PasswordAuthentication no",
+        "ssh-keygen -t ed25519",
+        "/etc/fail2ban/jail.local",
+        "20auto-upgrades",
+        "pg_basebackup",
+        "archive_command",
+        "Celery",
+    ):
+        assert expected in text, expected
+    assert "runserver" in text and "DELETE FROM users" in text
+
+
+def check_output(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, ["check", *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_cyoa_check_prints_the_counts_and_every_path(shipped) -> None:
+    code, out, err = check_output()
+    assert code == 0, err
+    assert "56 scenes, 6 decisions, 2 endings, 64 paths from 'welcome' to an ending" in out
+    listed = re.findall(r"^\s*\d+\. (.+) → (\S+) \(\d+ scenes\)$", out, re.M)
+    assert len(listed) == count_paths(shipped)
+    assert (" › ".join(ROOM_PICKS), "ending-bootstrapped") in listed
+    assert out.rstrip().endswith("OK: no errors, 0 warnings.")
+
+
+def test_cyoa_check_refuses_a_broken_story_with_file_and_scene(tmp_path: Path) -> None:
+    root = write_story(
+        tmp_path, replace={"03-left.md": "---\nid: left\ntitle: Left\nnext: nowhere\n---\n"}
+    )
+    code, out, err = check_output(str(root))
+    assert code == 1
+    assert "03-left.md:4: error: scene 'left': broken link: next 'nowhere' is not a scene" in err
+    assert "Error: 1 error; fix them first" in err
+    assert "paths" not in out
+
+
+def test_cyoa_check_quiet_prints_counts_only(tmp_path: Path) -> None:
+    code, out, _ = check_output(str(write_story(tmp_path)), "--quiet")
+    assert code == 0
+    assert "4 scenes, 1 decision, 2 endings, 2 paths from 'start' to an ending" in out
+    assert "→" not in out
