@@ -172,3 +172,75 @@ def test_a_missing_tool_is_named_and_the_notebook_still_completes(tmp_path: Path
     assert "nginx -p $SCRATCH/nginx" in output
     assert found["git-clone"]["ok"] is True
     assert_nothing_left(token, found)
+
+
+def test_the_app_writes_deliveries_to_postgresql(ran: dict[str, dict]) -> None:
+    facts = ran["postgres"]["facts"]
+    assert facts["rows"] == 3
+    assert facts["engine"].startswith("PostgreSQL")
+
+
+def test_the_deploy_script_is_idempotent_and_ci_tests_first(ran: dict[str, dict]) -> None:
+    facts = ran["automation"]["facts"]
+    assert facts["first_changed"] >= 3
+    assert facts["second_changed"] == []
+    assert facts["third_changed"] == ["code at origin/main", "app server reloaded"]
+    assert facts["new_version_live"] is True
+    assert facts["ci_deploy_needs_test"] is True
+
+
+def test_invitations_reach_the_mailbox_through_the_queue(ran: dict[str, dict]) -> None:
+    facts = ran["email-invitations"]["facts"]
+    assert facts["queued"] == 3
+    assert facts["received"] == ["ada@example.com", "grace@example.com", "linus@example.com"]
+
+
+def test_the_worker_does_the_slow_job_and_the_scheduled_one(ran: dict[str, dict]) -> None:
+    facts = ran["async-rq"]["facts"]
+    assert facts["inline_seconds"] >= 1.5
+    assert facts["queued_seconds"] < 1.0
+    assert facts["job_status"] == "finished"
+    assert facts["done_by_worker"] is True
+    assert facts["scheduled_ran_after"] < 10
+
+
+def test_a_cache_or_more_workers_end_the_timeouts(ran: dict[str, dict]) -> None:
+    facts = ran["timeouts-cache"]["facts"]
+    assert 504 in facts["before"]
+    assert set(facts["with_cache"]) == {200}
+    assert set(facts["more_workers"]) == {200}
+
+
+def test_security_files_pass_the_real_checkers(ran: dict[str, dict]) -> None:
+    facts = ran["security"]["facts"]
+    assert facts["deployer_created"] and facts["sudoers_ok"] and facts["typo_rejected"]
+    assert facts["key_type"] == "ED25519"
+    assert facts["sshd_config_ok"] is True
+    assert (facts["permitrootlogin"], facts["passwordauthentication"]) == ("no", "no")
+    assert facts["jail_ok"] is True
+    assert facts["failed_logins_matched"] == 6
+    assert facts["auto_upgrades"] is True
+
+
+def test_the_replica_refuses_writes_and_the_backup_restores_users(ran: dict[str, dict]) -> None:
+    facts = ran["data-replication"]["facts"]
+    assert facts["replica_users"] == 120
+    assert facts["replica_read_only"] is True
+    assert facts["replica_refused_write"] is True
+    assert facts["deleted"] == 120
+    assert facts["replica_after_delete"] == 0
+    assert facts["restored"] == facts["replica_restored"] == 120
+
+
+def test_a_second_app_server_shares_the_load(ran: dict[str, dict]) -> None:
+    facts = ran["scaling"]["facts"]
+    assert facts["processes_answering"] == 2
+    assert facts["rps_one"] > 0
+    assert facts["rps_two"] > 0
+
+
+def test_traction_graphs_come_from_the_apps_data(ran: dict[str, dict]) -> None:
+    facts = ran["traction"]["facts"]
+    assert facts["weeks"] >= 26
+    assert facts["users"] > 1000
+    assert facts["growth"] > 10

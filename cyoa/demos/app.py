@@ -16,7 +16,15 @@ from cyoa.demos import processes
 from cyoa.demos.runner import Run, demo
 
 PRODUCT_NAMES = {"dachshund": "Dachshund Doc Send", "pets": "Tinder for Pets"}
-SOURCE_FILES = ("wsgi.py", "company.py", "storage.py", "tasks.py")
+SOURCE_FILES = (
+    "wsgi.py",
+    "company.py",
+    "storage.py",
+    "tasks.py",
+    "test_app.py",
+    "deploy.py",
+    "nginx-site.conf",
+)
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Dachshund HQ",
     "GIT_AUTHOR_EMAIL": "dev@dachshund-doc-send.example",
@@ -39,6 +47,9 @@ def copy_source(dest: Path) -> Path:
         shutil.copy(source_dir() / name, dest / name)
     shutil.copytree(source_dir() / "static", dest / "static", dirs_exist_ok=True)
     (dest / "requirements.txt").write_text("flask\ngunicorn\npsycopg[binary]\nredis\nrq\n")
+    workflows = dest / ".github" / "workflows"
+    workflows.mkdir(parents=True, exist_ok=True)
+    shutil.copy(source_dir() / "ci-workflow.yml", workflows / "deploy.yml")
     (dest / ".gitignore").write_text("*.db\n__pycache__/\n")
     return dest
 
