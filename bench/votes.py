@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
 
+import redis
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -178,13 +179,13 @@ def machine_busy() -> float:
 
 
 def run_wrk(
-    url: str, requests_file: Path, args: argparse.Namespace, seconds: float
+    url: str, requests_file: Path, args: argparse.Namespace, seconds: int
 ) -> tuple[dict, float]:
     """Run wrk once; return its WRK_RESULT and the CPU seconds wrk itself used."""
     before = os.times()
     process = subprocess.run(
         ["wrk", "-t", str(args.wrk_threads), "-c", str(args.connections),
-         "-d", f"{seconds:g}s", "--timeout", "5s", "-s", str(LUA), url,
+         "-d", f"{seconds}s", "--timeout", "5s", "-s", str(LUA), url,
          "--", str(requests_file), str(args.wrk_threads)],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
@@ -217,7 +218,7 @@ def open_poll(base: str, talk: str, poll: str) -> None:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Benchmark cyoa's vote path with wrk.")
-    parser.add_argument("--duration", type=float, default=10, help="seconds per phase and round")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per phase and round")
     parser.add_argument("--rounds", type=int, default=2, help="web, SMS, naive phases, repeated")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections")
     parser.add_argument("--wrk-threads", type=int, default=1, help="wrk threads")
@@ -225,7 +226,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=None, help="threads per worker")
     parser.add_argument("--server", choices=("granian", "gunicorn"), default="granian")
     parser.add_argument("--redis-url", default="", help="a Redis server instead of embedded")
-    parser.add_argument("--warmup", type=float, default=2.0, help="seconds per server")
+    parser.add_argument("--warmup", type=int, default=2, help="seconds per server, 0: none")
     parser.add_argument("--max-rate", type=int, default=9000, help="voters made per second")
     parser.add_argument("--json", type=Path, help="also write the results here")
     return parser.parse_args(argv)
@@ -248,11 +249,11 @@ def bench(args: argparse.Namespace, work: Path) -> int:
     secret, twilio_token = secrets.token_urlsafe(32), secrets.token_urlsafe(16)
     port, naive_port = free_port(), free_port()
     public_url = f"http://127.0.0.1:{port}"
-    per_run = max(1000, int(args.duration * args.max_rate))
+    per_run = max(1000, args.duration * args.max_rate)
 
     # Every request of every phase, prepared before any server runs.
     files: dict[str, list[Path]] = {"web": [], "sms": [], "naive": []}
-    write_web_votes(work / "warm.web", secret, "warmup", max(500, int(args.warmup * 5000)), run_id)
+    write_web_votes(work / "warm.web", secret, "warmup", max(500, args.warmup * 5000), run_id)
     write_naive_votes(work / "warm.naive", 1000)
     for r in range(args.rounds):
         files["web"].append(work / f"{r}.web")
@@ -300,10 +301,29 @@ def bench(args: argparse.Namespace, work: Path) -> int:
         )  # fmt: skip
         servers.append(naive)
         naive.wait_ready()
-        return measure(args, full, naive, talk, poll, files, work, redis_url, naive_key)
+        client = redis.Redis.from_url(redis_url)
+        previous_talk = client.get(keys.current_talk())
+        try:
+            return measure(args, full, naive, talk, poll, files, work, client, naive_key)
+        finally:
+            if args.redis_url:  # someone else's Redis: leave it as it was
+                forget_talk(client, talk, previous_talk)
+            client.close()
     finally:
         for server in servers:
             server.stop()
+
+
+def forget_talk(client: redis.Redis, talk: str, previous: bytes | None) -> None:
+    """Delete the bench talk's keys and give the current-talk pointer back."""
+    if previous is None:
+        client.delete(keys.current_talk())
+    else:
+        client.set(keys.current_talk(), previous)
+    client.zrem(keys.talks(), talk)
+    doomed = list(client.scan_iter(match=f"{keys.PREFIX}:{{{talk}*", count=1000))
+    for start in range(0, len(doomed), 500):
+        client.delete(*doomed[start : start + 500])
 
 
 def measure(
@@ -314,11 +334,9 @@ def measure(
     poll: str,
     files: dict[str, list[Path]],
     work: Path,
-    redis_url: str,
+    client: redis.Redis,
     naive_key: str,
 ) -> int:
-    import redis
-
     presenter(full.url, "POST", "/api/talks", {"talk": talk, "story": "bench"})
     open_poll(full.url, talk, "warmup")
     time.sleep(1.1)  # workers cache the current talk for a second
@@ -326,17 +344,17 @@ def measure(
         run_wrk(full.url, work / "warm.web", args, args.warmup)
         run_wrk(naive.url, work / "warm.naive", args, args.warmup)
     open_poll(full.url, talk, poll)  # closes the warm-up poll
-    client = redis.Redis.from_url(redis_url)
     client.delete(naive_key)  # forget the warm-up's naive votes
 
-    redis_pid_file = work / "state" / "redis" / "redis.pid"
-    redis_pids = {int(redis_pid_file.read_text())} if redis_pid_file.exists() else set()
+    info = client.info("server")
+    redis_pids = {int(info["process_id"])}  # CPU is read from /proc: on this machine only
+    persistence = client.config_get("append*")
     app_groups = {full.process.pid, naive.process.pid}
     load_before = os.getloadavg()
     phases = {
-        "web": Phase("web", "web vote (full)", cpu={}),
-        "sms": Phase("sms", "SMS webhook (full)", cpu={}),
-        "naive": Phase("naive", "naive HINCRBY", cpu={}),
+        "web": Phase("web", "web vote (full)"),
+        "sms": Phase("sms", "SMS webhook (full)"),
+        "naive": Phase("naive", "naive HINCRBY"),
     }
     for r in range(args.rounds):
         for name, url in (("web", full.url), ("sms", full.url), ("naive", naive.url)):
@@ -354,7 +372,6 @@ def measure(
     ballots = client.hlen(keys.poll_ballots(talk, poll))
     naive_tally = sum(int(v) for v in client.hvals(naive_key))
     client.delete(naive_key)
-    client.close()
 
     web, sms, nai = phases["web"], phases["sms"], phases["naive"]
     acked = web.total("counted") + sms.total("counted")
@@ -370,6 +387,7 @@ def measure(
         "workers": args.workers,
         "threads": args.threads,
         "redis": "url" if args.redis_url else "embedded",
+        "redis_persistence": persistence,
         "connections": args.connections,
         "duration": args.duration,
         "rounds": args.rounds,
@@ -410,10 +428,14 @@ def measure(
 
 def print_report(args: argparse.Namespace, report: dict, phases: dict[str, Phase]) -> None:
     redis_kind = "Redis at --redis-url" if args.redis_url else "embedded Redis"
+    aof = report["redis_persistence"]
+    durability = (
+        f"appendfsync {aof.get('appendfsync')}" if aof.get("appendonly") == "yes" else "no AOF"
+    )
     threads = args.threads or {"granian": 2, "gunicorn": 4}[args.server]
     print(
         f"cyoa vote benchmark: {args.server}, {args.workers} workers x {threads} threads, "
-        f"{redis_kind} (appendfsync always), wrk {args.wrk_threads} thread(s) x "
+        f"{redis_kind} ({durability}), wrk {args.wrk_threads} thread(s) x "
         f"{args.connections} connections, {args.rounds} round(s) x {args.duration:g} s per phase"
     )
     cpus = os.cpu_count()
