@@ -1,0 +1,113 @@
+"""``cyoa present`` (run a talk) and ``cyoa results`` (what the room chose), thin over functions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+
+@click.command()
+@click.argument("story", required=False, type=click.Path(exists=True, file_okay=False))
+@click.option("--from", "from_scene", default="", help="Start at this scene (rehearse a branch).")
+@click.option("--no-browser", is_flag=True, help="Do not open the deck in a browser.")
+@click.option(
+    "--port",
+    type=int,
+    envvar="CYOA_PORT",
+    default=8000,
+    show_default=True,
+    help="The vote server's port (all interfaces: phones reach it).",
+)
+@click.option("--deck-port", type=int, default=0, help="Voilà's port (loopback). [port + 1]")
+@click.option("--state-dir", envvar="CYOA_STATE_DIR", default="", help="Votes, logs, lock.")
+@click.option("--new-talk", is_flag=True, help="Start a new talk instead of resuming this story's.")
+@click.option("--theme", type=click.Choice(["dark", "light"]), default="dark", show_default=True)
+def present(
+    story: str | None,
+    from_scene: str,
+    no_browser: bool,
+    port: int,
+    deck_port: int,
+    state_dir: str,
+    new_talk: bool,
+    theme: str,
+) -> None:
+    """Start the vote server and the deck; print the URLs; Ctrl-C stops everything."""
+    from cyoa.present import PresentError, Settings
+    from cyoa.present import present as run
+    from voteserver.settings import load_config
+
+    config = load_config({"state_dir": state_dir or None})
+    settings = Settings(
+        story=Path(story or _default_story()).resolve(),
+        state_dir=Path(config.state_dir),
+        port=port,
+        deck_port=deck_port or port + 1,
+        from_scene=from_scene,
+        new_talk=new_talk,
+        theme=theme,
+        open_browser=not no_browser,
+        redis_url=config.redis_url,
+        public_url=config.public_url,
+        sms_number=config.twilio_number,
+        token=config.presenter_token,
+    )
+    try:
+        run(settings)
+    except PresentError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _default_story() -> Path:
+    from story.loader import default_story_path
+
+    return default_story_path()
+
+
+@click.command()
+@click.option("--talk", default="", help="Talk id (default: the current talk).")
+@click.option("--url", default="", help="Ask this running vote server instead of the state dir.")
+@click.option("--state-dir", envvar="CYOA_STATE_DIR", default="", help="Where the votes are.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    default=".",
+    show_default=True,
+    help="Folder for cyoa-results-<talk>.json and .csv.",
+)
+@click.option(
+    "--story",
+    "story_path",
+    type=click.Path(exists=True, file_okay=False),
+    help="The story, to name the option each decision followed.",
+)
+def results(talk: str, url: str, state_dir: str, out: str, story_path: str | None) -> None:
+    """Print the path the talk took with every decision's tally; write the JSON/CSV export."""
+    from cyoa.deck.results import ResultsError, fetch, report
+
+    try:
+        data, table = fetch(talk, url, state_dir)
+    except ResultsError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(report(data, _story(story_path)))
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    base = folder / f"cyoa-results-{data['talk']}"
+    base.with_suffix(".json").write_text(json.dumps(data, indent=2) + "\n")
+    base.with_suffix(".csv").write_text(table)
+    click.echo(f"wrote {base}.json and {base}.csv")
+
+
+def _story(path: str | None) -> Any:
+    try:
+        from cyoa.deck.deck import load_story
+
+        return load_story(path)
+    except Exception:  # a missing or broken story only loses the option labels
+        return None
+
+
+commands: list[click.Command] = [present, results]

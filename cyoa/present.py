@@ -1,0 +1,354 @@
+"""``cyoa present``: every process a talk needs, started in order and stopped together.
+
+The vote server (``cyoa serve`` on all interfaces, which brings the embedded Redis unless
+``REDIS_URL`` is set) and Voilà serving the deck and the presenter view, with a pre-heated
+kernel per notebook so the first slide appears fast. Every child gets a marker in its
+environment (``CYOA_PRESENT_ID``), so stopping can find and end even the processes its
+children started (kernels, redis-server) and nothing is left running. A lock file in the
+state directory stops a second run from fighting over the ports.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+NOTEBOOKS = ("present.ipynb", "presenter.ipynb")
+MARKER = "CYOA_PRESENT_ID"
+TEMPLATES = Path(__file__).resolve().parent / "deck" / "static" / "jupyter"
+ALL = "0.0.0.0"  # noqa: S104 (the vote server listens on the LAN: phones must reach it)
+
+
+class PresentError(Exception):
+    """A reason ``cyoa present`` cannot start, worded for the presenter."""
+
+
+@dataclass
+class Settings:
+    story: Path
+    state_dir: Path
+    port: int = 8000
+    deck_port: int = 0
+    from_scene: str = ""
+    new_talk: bool = False
+    theme: str = "dark"
+    open_browser: bool = True
+    redis_url: str = ""
+    public_url: str = ""
+    sms_number: str = ""
+    token: str = ""
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+
+def notebook_dir() -> Path:
+    """The repository's ``notebooks/`` (the deck's notebooks live next to the package)."""
+    return Path(__file__).resolve().parent.parent / "notebooks"
+
+
+def lan_address() -> str:
+    """This machine's address on the LAN (no packet is sent); loopback when there is none."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))  # TEST-NET-1: only picks the outgoing interface
+            return probe.getsockname()[0]
+        except OSError:
+            return "127.0.0.1"
+
+
+def port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("0.0.0.0", port))  # noqa: S104 (the vote server listens there)
+        except OSError:
+            return False
+    return True
+
+
+def marked_pids(marker: str) -> list[int]:
+    """Processes of this user whose environment carries ``CYOA_PRESENT_ID=marker``."""
+    needle = f"{MARKER}={marker}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        with contextlib.suppress(OSError):
+            if needle in (entry / "environ").read_bytes().split(b"\0"):
+                found.append(int(entry.name))
+    return found
+
+
+@contextlib.contextmanager
+def single_run(state_dir: Path) -> Iterator[Path]:
+    """Hold ``present.lock`` for the life of this run; refuse when another run holds it."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    info = state_dir / "present.json"
+    handle = open(state_dir / "present.lock", "a+")  # noqa: SIM115 (held until the end)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        try:
+            running = json.loads(info.read_text())
+        except (OSError, ValueError):
+            running = {}
+        raise PresentError(
+            f"cyoa present is already running (pid {running.get('pid', '?')}) with this state "
+            f"directory; its deck is at {running.get('deck_url', '?')}. Stop it with Ctrl-C, "
+            "or use another --state-dir."
+        ) from None
+    try:
+        yield info
+    finally:
+        info.unlink(missing_ok=True)
+        handle.close()
+
+
+class Children:
+    """The processes this run started, each in its own session, stopped in reverse order."""
+
+    def __init__(self, logs: Path, marker: str) -> None:
+        self.logs, self.marker = logs, marker
+        self.started: list[tuple[str, subprocess.Popen]] = []
+        self.commands: dict[str, tuple[list[str], dict[str, str]]] = {}
+        logs.mkdir(parents=True, exist_ok=True)
+
+    def start(self, name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen:
+        self.commands[name] = (argv, env)
+        process = self._spawn(name)
+        self.started.append((name, process))
+        return process
+
+    def _spawn(self, name: str) -> subprocess.Popen:
+        argv, env = self.commands[name]
+        log = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 (the child owns it)
+        with log:
+            process = subprocess.Popen(
+                argv,
+                env={**env, MARKER: self.marker},
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        return process
+
+    def heal(self) -> list[str]:
+        """Restart any child that exited (a crashed vote server must not end the talk)."""
+        restarted = []
+        for index, (name, process) in enumerate(list(self.started)):
+            if process.poll() is not None:
+                self.started[index] = (name, self._spawn(name))
+                restarted.append(name)
+        return restarted
+
+    def log_tail(self, name: str, lines: int = 15) -> str:
+        path = self.logs / f"{name}.log"
+        text = path.read_text(errors="replace") if path.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def stop(self, grace: float = 10.0) -> None:
+        """SIGTERM each process group (it stops its kernels, Redis); then end stragglers."""
+        for _name, process in reversed(self.started):
+            if process.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGTERM)
+                try:
+                    process.wait(timeout=grace)
+                except subprocess.TimeoutExpired:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(process.pid, signal.SIGKILL)
+                    process.wait()
+        deadline = time.monotonic() + grace
+        while (left := marked_pids(self.marker)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        for pid in marked_pids(self.marker):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        del left
+
+
+def wait_http(url: str, process: subprocess.Popen, timeout: float, what: str, tail) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise PresentError(f"{what} exited with {process.returncode}:\n{tail()}")
+        with contextlib.suppress(requests.RequestException):
+            if requests.get(url, timeout=1).status_code < 500:
+                return
+        time.sleep(0.1)
+    raise PresentError(f"{what} did not answer at {url} within {timeout:.0f} s:\n{tail()}")
+
+
+def prepare_talk(vote_url: str, token: str, settings: Settings) -> dict:
+    """Resume the current talk of this story, or start a new one; apply ``--from``."""
+    from cyoa.deck.client import VoteClient
+    from cyoa.deck.deck import load_story
+
+    story = load_story(settings.story)
+    client = VoteClient(vote_url, token, timeout=5)
+    state = client.state()
+    if state is None:
+        raise PresentError(f"the vote server at {vote_url} refused the presenter token")
+    fresh = settings.new_talk or state.get("story") != story.name or not state.get("scene")
+    if fresh:
+        client.start_talk(story.name)
+    if settings.from_scene:
+        if settings.from_scene not in story.by_id:
+            raise PresentError(f"no scene {settings.from_scene!r} in story {story.name!r}")
+        state = client.put_state(settings.from_scene, [settings.from_scene], story.name)
+    elif fresh:
+        state = client.put_state(story.start, [story.start], story.name)
+    return state or {}
+
+
+def voila_argv(root: Path, settings: Settings) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "voila",
+        str(root),
+        "--no-browser",
+        f"--port={settings.deck_port}",
+        "--Voila.ip=127.0.0.1",
+        "--Voila.port_retries=0",
+        "--template=cyoa",  # lab without its CDN link: see static/jupyter/voila/templates
+        f"--theme={'dark' if settings.theme == 'dark' else 'light'}",
+        "--preheat_kernel=True",
+        "--pool_size=1",
+        "--show_tracebacks=True",
+        # a closed tab's kernel goes idle (its update loop ends) and is shut down after 2 min
+        "--MappingKernelManager.cull_idle_timeout=120",
+        "--MappingKernelManager.cull_interval=30",
+    ]
+
+
+def start(settings: Settings, children: Children) -> dict[str, str]:
+    """Start the vote server and Voilà; return the URLs to print."""
+    from voteserver.settings import persistent_secret
+
+    for port in (settings.port, settings.deck_port):
+        if not port_free(port):
+            raise PresentError(f"port {port} is in use: choose another with --port/--deck-port")
+    source = notebook_dir()
+    if not all((source / name).is_file() for name in NOTEBOOKS):
+        raise PresentError(f"the deck's notebooks are missing from {source}")
+    token = settings.token or persistent_secret(settings.state_dir, "presenter_token")
+    env = {k: v for k, v in os.environ.items() if k != "CYOA_PRESENTER_TOKEN"}
+    env.update(settings.extra_env)
+    env.update(CYOA_STATE_DIR=str(settings.state_dir), CYOA_PRESENTER_TOKEN=token)
+    if settings.redis_url:
+        env["REDIS_URL"] = settings.redis_url
+    vote_url = f"http://127.0.0.1:{settings.port}"
+    server = children.start(
+        "voteserver",
+        [sys.executable, "-m", "cyoa", "serve", "--host", ALL, "--port", str(settings.port)],
+        env,
+    )
+    wait_http(
+        vote_url + "/healthz",
+        server,
+        30,
+        "the vote server",
+        lambda: children.log_tail("voteserver"),
+    )
+    state = prepare_talk(vote_url, token, settings)
+    audience = settings.public_url or f"http://{lan_address()}:{settings.port}/"
+    deck_root = settings.state_dir / "deck"
+    deck_root.mkdir(parents=True, exist_ok=True)
+    for name in NOTEBOOKS:  # only these two get a pre-heated kernel
+        shutil.copyfile(source / name, deck_root / name)
+    env.update(
+        CYOA_VOTE_URL=vote_url,
+        CYOA_AUDIENCE_URL=audience,
+        CYOA_SMS_NUMBER=settings.sms_number,
+        CYOA_STORY=str(settings.story),
+        CYOA_THEME=settings.theme,
+        JUPYTER_PATH=os.pathsep.join(
+            p for p in (str(TEMPLATES), os.environ.get("JUPYTER_PATH", "")) if p
+        ),
+    )
+    voila = children.start("voila", voila_argv(deck_root, settings), env)
+    deck_base = f"http://127.0.0.1:{settings.deck_port}"
+    wait_http(deck_base + "/voila/static/", voila, 60, "Voilà", lambda: children.log_tail("voila"))
+    return {
+        "deck_url": f"{deck_base}/voila/render/present.ipynb",
+        "presenter_url": f"{deck_base}/voila/render/presenter.ipynb",
+        "audience_url": audience,
+        "vote_url": vote_url,
+        "scene": str(state.get("scene", "")),
+        "talk": str(state.get("talk", "")),
+    }
+
+
+def announce(urls: dict[str, str], settings: Settings) -> str:
+    lines = [
+        f"cyoa present: talk {urls['talk']} at scene {urls['scene']!r}",
+        f"  deck (projector): {urls['deck_url']}",
+        f"  presenter view:   {urls['presenter_url']}",
+        f"  audience URL:     {urls['audience_url']}",
+    ]
+    if settings.sms_number:
+        lines.append(f"  SMS number:       {settings.sms_number} (text the option's number)")
+    lines += [
+        f"  vote server:      {urls['vote_url']} (state in {settings.state_dir})",
+        "Keys: → next · ← back · 1-9 pick · c close vote · o reopen · d demo · f fullscreen",
+        "Press Ctrl-C to stop everything.",
+    ]
+    return "\n".join(lines)
+
+
+def write_info(info: Path, children: Children, urls: dict[str, str]) -> None:
+    """What a second run (and a test) needs to know about this one."""
+    pids = {name: process.pid for name, process in children.started}
+    data = {"pid": os.getpid(), "marker": children.marker, "children": pids, **urls}
+    info.write_text(json.dumps(data))
+
+
+def present(settings: Settings) -> None:
+    """Run a talk until Ctrl-C (or SIGTERM); leave no process behind."""
+    import webbrowser
+
+    def interrupted(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    with single_run(settings.state_dir) as info:
+        children = Children(settings.state_dir / "logs", uuid.uuid4().hex)
+        previous = signal.signal(signal.SIGTERM, interrupted)
+        try:
+            urls = start(settings, children)
+            write_info(info, children, urls)
+            print(announce(urls, settings), flush=True)
+            if settings.open_browser:
+                webbrowser.open(urls["deck_url"])
+            restarts: list[float] = []
+            while True:
+                time.sleep(0.5)
+                for name in children.heal():
+                    print(f"cyoa present: {name} exited; restarted it", file=sys.stderr)
+                    write_info(info, children, urls)
+                    restarts = [t for t in restarts if time.monotonic() - t < 60]
+                    restarts.append(time.monotonic())
+                if len(restarts) > 5:
+                    raise PresentError(
+                        "the processes keep exiting; see the logs in " + str(children.logs)
+                    )
+        except KeyboardInterrupt:
+            print("\ncyoa present: stopping…", file=sys.stderr, flush=True)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+            children.stop()

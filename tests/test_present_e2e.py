@@ -1,0 +1,134 @@
+"""A talk from end to end: ``cyoa present``, the deck in Chromium, phones and SMS voting.
+
+Real processes all the way: the vote server under its WSGI server with the embedded Redis,
+Voilà with a real kernel, headless Chromium for the projector and for a phone.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from urllib.parse import urlsplit
+
+import pytest
+from conftest import PRESENTER_TOKEN, TWILIO_TOKEN, free_port
+
+from cyoa.deck.harness import Presenting
+from story.loader import default_story_path, load_story
+from voteserver.rehearse import send_sms
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+STORY = load_story(default_story_path())
+DECISION = STORY.decisions[0]
+WINNER, OTHER = DECISION.choice.options[1], DECISION.choice.options[0]
+
+
+@pytest.fixture
+def presenting(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CYOA_", "TWILIO_"))}
+    env.pop("REDIS_URL", None)
+    env.update(
+        CYOA_PRESENTER_TOKEN=PRESENTER_TOKEN,
+        TWILIO_AUTH_TOKEN=TWILIO_TOKEN,
+        TWILIO_NUMBER="+15005550006",
+    )
+    run = Presenting(tmp_path / "state", free_port(), free_port(), env)
+    try:
+        run.wait_ready()
+        yield run
+    finally:
+        run.kill()
+
+
+def network_host(url: str) -> str:
+    """The host a request went to; "" for data: and blob: URLs (they never leave the page)."""
+    parts = urlsplit(url)
+    return parts.netloc if parts.scheme in ("http", "https", "ws", "wss") else ""
+
+
+def wait_title(page, text: str, timeout: float = 15_000) -> None:
+    page.wait_for_function(
+        "t => document.querySelector('.cyoa-title')?.innerText === t", arg=text, timeout=timeout
+    )
+
+
+def test_a_talk_from_first_slide_to_a_clean_stop(presenting: Presenting, browser, phone) -> None:
+    info = presenting.info
+    assert urlsplit(info["audience_url"]).port == presenting.port
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    deck = context.new_page()
+    hosts: set[str] = set()
+    deck.on("request", lambda request: hosts.add(network_host(request.url)))
+
+    # Walk to the first decision with the keyboard.
+    deck.goto(info["deck_url"])
+    wait_title(deck, STORY.scene(STORY.start).title, timeout=60_000)
+    scene = STORY.scene(STORY.start)
+    while scene.choice is None:
+        deck.keyboard.press("ArrowRight")
+        scene = STORY.scene(scene.next)
+        wait_title(deck, scene.title)
+    deck.wait_for_selector(".cyoa-question", state="visible")
+    deck.wait_for_function(
+        "() => document.querySelector('.cyoa-state')?.innerText === 'voting open'"
+    )
+    assert "+15005550006" in deck.inner_text(".cyoa-join")
+    assert deck.query_selector(".cyoa-qr svg") is not None
+
+    # A phone votes on the audience page; two texts come in by SMS.
+    phone.goto(presenting.vote_url + "/")
+    phone.click(f"button[name=choice][value='{WINNER.key}']")
+    phone.wait_for_load_state()
+    for sender, body in (("+15550000001", WINNER.key), ("+15550000002", OTHER.key)):
+        assert send_sms(presenting.vote_url, body, sender, TWILIO_TOKEN).outcome == "counted"
+    deck.wait_for_function("() => document.querySelector('.cyoa-total')?.innerText === '3'")
+    deck.wait_for_function(
+        "want => [...document.querySelectorAll('.js-plotly-plot text.bartext')]"
+        ".map(e => e.textContent).join(',') === want",
+        arg="1,2",
+    )
+
+    # Close the vote: the winner shows, and next goes down the winning branch.
+    deck.keyboard.press("c")
+    deck.wait_for_selector(".cyoa-winner")
+    assert WINNER.label in deck.inner_text(".cyoa-winner")
+    deck.keyboard.press("ArrowRight")
+    wait_title(deck, STORY.scene(WINNER.goto).title)
+
+    # A reload resumes at the same scene, with the path.
+    deck.reload()
+    wait_title(deck, STORY.scene(WINNER.goto).title, timeout=60_000)
+
+    # The vote server hangs: a badge, and the presenter still picks by hand.
+    presenting.child_group("voteserver", signal.SIGSTOP)
+    try:
+        deck.keyboard.press("ArrowLeft")
+        wait_title(deck, DECISION.title, timeout=5_000)
+        deck.wait_for_selector(".cyoa-offline", timeout=10_000)
+        started = time.monotonic()
+        deck.keyboard.press("1")
+        wait_title(deck, STORY.scene(OTHER.goto).title, timeout=5_000)
+        assert time.monotonic() - started < 3
+    finally:
+        presenting.child_group("voteserver", signal.SIGCONT)
+
+    # Nothing was fetched from anywhere but this machine's deck server.
+    assert hosts - {""} == {f"127.0.0.1:{presenting.deck_port}"}, hosts
+    context.close()
+
+    # Ctrl-C stops every process it started, and frees the ports.
+    assert presenting.stop() == 0, presenting.output()
+    deadline = time.monotonic() + 10
+    while presenting.leftovers() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert presenting.leftovers() == []
+
+
+def test_a_second_run_says_one_is_up(presenting: Presenting) -> None:
+    env = {**os.environ, "CYOA_PRESENTER_TOKEN": PRESENTER_TOKEN}
+    second = Presenting(presenting.state_dir, free_port(), free_port(), env)
+    assert second.process.wait(timeout=60) != 0
+    assert "already running" in second.output()
+    assert presenting.process.poll() is None
