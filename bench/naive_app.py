@@ -21,14 +21,18 @@ from voteserver.serve import SERVERS, run_wsgi
 from voteserver.settings import load_config
 
 
-def create_naive_app(redis_url: str, key: str) -> Flask:
-    """``POST /vote`` adds one to the form's choice in hash ``key``; ``GET /healthz``."""
+def create_naive_app(redis_url: str, prefix: str) -> Flask:
+    """``POST /vote`` adds one to the choice in hash ``prefix:<poll>``; ``GET /healthz``.
+
+    The poll names the hash only so the warm-up and the measured votes stay apart.
+    """
     app = Flask(__name__)
     client = connect(redis_url)  # the vote server's own client settings
 
     @app.post("/vote")
     def vote():
-        client.hincrby(key, request.form.get("choice", "1"), 1)
+        form = request.form
+        client.hincrby(f"{prefix}:{form.get('poll', '')}", form.get("choice", "1"), 1)
         return jsonify(ok=True, outcome="counted")
 
     @app.get("/healthz")
@@ -43,13 +47,13 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--redis-url", required=True)
-    parser.add_argument("--key", default="cyoa-bench:naive")
+    parser.add_argument("--prefix", default="cyoa-bench:naive", help="Redis key prefix")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--server", choices=SERVERS, default="")
     args = parser.parse_args(argv)
     config = load_config({"port": args.port, "workers": args.workers}, environ={})
-    loader = functools.partial(create_naive_app, args.redis_url, args.key)
+    loader = functools.partial(create_naive_app, args.redis_url, args.prefix)
     run_wsgi(loader, config, args.threads, args.server)
 
 

@@ -108,10 +108,10 @@ def write_sms_votes(path: Path, token: str, public_url: str, count: int, first: 
             out.write(f"/sms\t\t{signature}\t{urlencode(params)}\n")
 
 
-def write_naive_votes(path: Path, count: int) -> None:
+def write_naive_votes(path: Path, count: int, poll: str) -> None:
     with path.open("w") as out:
         for i in range(count):
-            out.write(f"/vote\t\t\tpoll=naive&choice={OPTIONS[i % 2]['key']}\n")
+            out.write(f"/vote\t\t\tpoll={poll}&choice={OPTIONS[i % 2]['key']}\n")
 
 
 # -- processes ----------------------------------------------------------------------------
@@ -254,14 +254,14 @@ def bench(args: argparse.Namespace, work: Path) -> int:
     # Every request of every phase, prepared before any server runs.
     files: dict[str, list[Path]] = {"web": [], "sms": [], "naive": []}
     write_web_votes(work / "warm.web", secret, "warmup", max(500, args.warmup * 5000), run_id)
-    write_naive_votes(work / "warm.naive", 1000)
+    write_naive_votes(work / "warm.naive", 1000, "warmup")
     for r in range(args.rounds):
         files["web"].append(work / f"{r}.web")
         write_web_votes(files["web"][-1], secret, poll, per_run, f"{run_id}{r:08x}")
         files["sms"].append(work / f"{r}.sms")
         write_sms_votes(files["sms"][-1], twilio_token, public_url, per_run, r * per_run)
         files["naive"].append(work / f"{r}.naive")
-        write_naive_votes(files["naive"][-1], 1000)
+        write_naive_votes(files["naive"][-1], 1000, poll)
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CYOA_", "TWILIO_"))}
     env.pop("REDIS_URL", None)
@@ -292,11 +292,11 @@ def bench(args: argparse.Namespace, work: Path) -> int:
     try:
         full.wait_ready()
         redis_url = args.redis_url or f"unix://{state}/redis/redis.sock"
-        naive_key = f"cyoa-bench:{run_id}:naive"
+        naive_prefix = f"cyoa-bench:{run_id}:naive"
         naive = Server(
             "naive app",
             [sys.executable, "-m", "bench.naive_app", "--port", str(naive_port),
-             "--redis-url", redis_url, "--key", naive_key, *common],
+             "--redis-url", redis_url, "--prefix", naive_prefix, *common],
             env, work / "naive.log",
         )  # fmt: skip
         servers.append(naive)
@@ -304,10 +304,11 @@ def bench(args: argparse.Namespace, work: Path) -> int:
         client = redis.Redis.from_url(redis_url)
         previous_talk = client.get(keys.current_talk())
         try:
-            return measure(args, full, naive, talk, poll, files, work, client, naive_key)
+            return measure(args, full, naive, talk, poll, files, work, client, naive_prefix)
         finally:
             if args.redis_url:  # someone else's Redis: leave it as it was
                 forget_talk(client, talk, previous_talk)
+                client.delete(f"{naive_prefix}:warmup", f"{naive_prefix}:{poll}")
             client.close()
     finally:
         for server in servers:
@@ -335,7 +336,7 @@ def measure(
     files: dict[str, list[Path]],
     work: Path,
     client: redis.Redis,
-    naive_key: str,
+    naive_prefix: str,
 ) -> int:
     presenter(full.url, "POST", "/api/talks", {"talk": talk, "story": "bench"})
     open_poll(full.url, talk, "warmup")
@@ -344,7 +345,6 @@ def measure(
         run_wrk(full.url, work / "warm.web", args, args.warmup)
         run_wrk(naive.url, work / "warm.naive", args, args.warmup)
     open_poll(full.url, talk, poll)  # closes the warm-up poll
-    client.delete(naive_key)  # forget the warm-up's naive votes
 
     info = client.info("server")
     redis_pids = {int(info["process_id"])}  # CPU is read from /proc: on this machine only
@@ -359,19 +359,27 @@ def measure(
     for r in range(args.rounds):
         for name, url in (("web", full.url), ("sms", full.url), ("naive", naive.url)):
             phase = phases[name]
-            marks = (cpu_ticks(app_groups, set()), cpu_ticks(set(), redis_pids), machine_busy())
+            marks = (
+                cpu_ticks(app_groups, set()), cpu_ticks(set(), redis_pids), machine_busy(),
+                time.monotonic(),
+            )  # fmt: skip
             result, wrk_cpu = run_wrk(url, files[name][r], args, args.duration)
-            now = (cpu_ticks(app_groups, set()), cpu_ticks(set(), redis_pids), machine_busy())
-            app, red, busy = (b - a for a, b in zip(marks, now, strict=True))
-            for key, value in (("app", app), ("redis", red), ("wrk", wrk_cpu), ("busy", busy)):
+            now = (
+                cpu_ticks(app_groups, set()), cpu_ticks(set(), redis_pids), machine_busy(),
+                time.monotonic(),
+            )  # fmt: skip
+            app, red, busy, wall = (b - a for a, b in zip(marks, now, strict=True))
+            for key, value in (
+                ("app", app), ("redis", red), ("wrk", wrk_cpu), ("busy", busy), ("wall", wall)
+            ):  # fmt: skip
                 phase.cpu[key] = phase.cpu.get(key, 0.0) + value
             phase.runs.append(result)
     load_after = os.getloadavg()
+    time.sleep(1)  # let requests cut off at wrk's deadline finish before reading tallies
 
     results = presenter(full.url, "GET", f"/api/polls/{poll}?talk={talk}")
     ballots = client.hlen(keys.poll_ballots(talk, poll))
-    naive_tally = sum(int(v) for v in client.hvals(naive_key))
-    client.delete(naive_key)
+    naive_tally = sum(int(v) for v in client.hvals(f"{naive_prefix}:{poll}"))
 
     web, sms, nai = phases["web"], phases["sms"], phases["naive"]
     acked = web.total("counted") + sms.total("counted")
@@ -402,7 +410,8 @@ def measure(
                 "counted": p.total("counted"),
                 "errors": p.errors,
                 "wraps": p.total("wraps"),
-                "cpu": {k: v / p.seconds for k, v in p.cpu.items()},
+                # CPU cores used on average while wrk ran (CPU seconds / wall seconds)
+                "cpu": {k: v / p.cpu["wall"] for k, v in p.cpu.items() if k != "wall"},
             }
             for name, p in phases.items()
         },
@@ -415,7 +424,8 @@ def measure(
         "unacknowledged": unacked,
         "lost": lost,
         "naive_tally": naive_tally,
-        "consistent": consistent and naive_ok,
+        "consistent": consistent,
+        "naive_consistent": naive_ok,
         "target_met": web.rate >= TARGET["rate"]
         and web.latency_ms("p99_us") < TARGET["p99_ms"]
         and lost == 0,
@@ -423,7 +433,8 @@ def measure(
     print_report(args, report, phases)
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
-    return 0 if report["consistent"] and lost == 0 and not web.errors + sms.errors else 1
+    healthy = consistent and naive_ok and lost == 0 and not web.errors + sms.errors
+    return 0 if healthy else 1
 
 
 def print_report(args: argparse.Namespace, report: dict, phases: dict[str, Phase]) -> None:
@@ -462,11 +473,14 @@ def print_report(args: argparse.Namespace, report: dict, phases: dict[str, Phase
     )
     print(
         f"tally check: {report['acknowledged']:,} votes acknowledged as counted; poll tally "
-        f"{report['tally']:,} = {report['ballots']:,} ballots; "
+        f"{report['tally']:,} {'=' if report['tally'] == report['ballots'] else '!='} "
+        f"{report['ballots']:,} ballots; "
         f"{report['unacknowledged']:,} counted but cut off unanswered when wrk stopped "
         f"(of {report['sent'] - report['acknowledged']:,} unanswered); "
         f"lost: {report['lost']}  -> {'OK' if report['consistent'] else 'MISMATCH'}"
     )
+    if not report["naive_consistent"]:
+        print(f"naive tally {report['naive_tally']:,} does not match its acknowledged votes")
     web = report["phases"]["web"]
     verdict = "met" if report["target_met"] else "NOT met"
     print(
