@@ -7,10 +7,12 @@ from pathlib import Path
 import click
 
 from story.checker import check_story, errors, summarize
+from story.export import ExportError, export_steps
 from story.loader import default_story_path, load_story
 from story.model import Story
 from story.paths import enumerate_paths
 from story.problems import Problem, StoryError
+from story.results import ResultsError, load_results
 
 STORY_ARG = click.Path(exists=True, file_okay=False, path_type=Path)
 
@@ -62,4 +64,51 @@ def check(story_dir: Path | None, quiet: bool) -> None:
     click.echo(f"OK: no errors, {plural(len(problems), 'warning')}.")
 
 
-commands: list[click.Command] = [check]
+@click.command("export")
+@click.argument(
+    "paths", nargs=-1, required=True, metavar="[STORY] OUT", type=click.Path(path_type=Path)
+)
+@click.option(
+    "--results",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The vote server's results export (JSON): highlights the path the room took.",
+)
+def export(paths: tuple[Path, ...], results: Path | None) -> None:
+    """Export a story as a static site in OUT: a story map, every scene, a printable handout.
+
+    STORY defaults to the shipped WSGI adventure. The site works from file:// and any static
+    host, and loads nothing from the network.
+    """
+    if len(paths) > 2:
+        raise click.UsageError("expected [STORY] OUT")
+    story_dir, out = (paths[0], paths[1]) if len(paths) == 2 else (None, paths[0])
+    if story_dir is not None and not story_dir.is_dir():
+        raise click.BadParameter(f"{story_dir} is not a folder", param_hint="STORY")
+    try:
+        story, problems = load_checked(story_dir)
+    except StoryError as error:
+        _report(error.problems)
+        message = f"{plural(len(errors(error.problems)), 'error')}; not exporting"
+        raise click.ClickException(message) from None
+    _report(problems)
+    try:
+        room = load_results(results, story) if results else None
+    except ResultsError as error:
+        raise click.ClickException(str(error)) from None
+    if room is not None and room.story and room.story != story.name:
+        click.echo(f"warning: {results} is for story '{room.story}', not '{story.name}'", err=True)
+    steps = export_steps(story, out, room)
+    try:
+        with click.progressbar(
+            steps, label="Exporting", item_show_func=lambda s: s.label if s else "", file=None
+        ) as bar:
+            for step in bar:
+                step.run()
+    except ExportError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(
+        f"Wrote {plural(len(story.scenes), 'scene page')} to {out}; open {out / 'index.html'}"
+    )
+
+
+commands: list[click.Command] = [check, export]
