@@ -282,9 +282,16 @@ def start(settings: Settings, children: Children) -> dict[str, str]:
             p for p in (str(TEMPLATES), os.environ.get("JUPYTER_PATH", "")) if p
         ),
     )
+    ready = deck_root / "ready"
+    ready.unlink(missing_ok=True)
+    env["CYOA_READY_FILE"] = str(ready)
     voila = children.start("voila", voila_argv(deck_root, settings), env)
     deck_base = f"http://127.0.0.1:{settings.deck_port}"
-    wait_http(deck_base + "/voila/static/", voila, 60, "Voilà", lambda: children.log_tail("voila"))
+    tail = lambda: children.log_tail("voila")  # noqa: E731
+    wait_http(deck_base + "/voila/static/", voila, 60, "Voilà", tail)
+    deadline = time.monotonic() + 120  # the pre-heated kernel has rendered the first slide
+    while not ready.exists() and time.monotonic() < deadline and voila.poll() is None:
+        time.sleep(0.1)
     return {
         "deck_url": f"{deck_base}/voila/render/present.ipynb",
         "presenter_url": f"{deck_base}/voila/render/presenter.ipynb",

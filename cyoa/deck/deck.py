@@ -35,6 +35,20 @@ def load_story(path: str | os.PathLike | None = None) -> Story:
     return load(path or os.environ.get("CYOA_STORY") or default_story_path())
 
 
+def skip_slow_imports() -> None:
+    """Spare the deck's kernel 5 s of start-up (measured on the 2-core test machine).
+
+    plotly imports nbformat, whose jsonschema imports ``rfc3987_syntax`` when it is installed
+    (jupyter-events needs it), and that module compiles a grammar at import. The deck's
+    kernel validates no IRIs, so the import is made to fail there (jsonschema then skips that
+    one format check). Called only in the deck's kernel, never in a shared process.
+    """
+    import sys
+
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+
+
 class Deck:
     """One window on the talk: the projector's slides, or (``presenter=True``) the laptop's."""
 
@@ -70,7 +84,9 @@ class Deck:
         """The deck as ``cyoa present`` configured it through the kernel's environment."""
         from cyoa.deck.client import VoteClient
 
-        return cls(
+        skip_slow_imports()
+
+        deck = cls(
             story or load_story(),
             VoteClient.from_env(),
             audience_url=os.environ.get("CYOA_AUDIENCE_URL", ""),
@@ -78,6 +94,11 @@ class Deck:
             theme=os.environ.get("CYOA_THEME", "dark"),
             presenter=presenter,
         )
+        ready = os.environ.get("CYOA_READY_FILE")
+        if ready and not presenter:  # tells `cyoa present` the first slide is pre-rendered
+            with open(ready, "w") as handle:
+                handle.write(str(os.getpid()))
+        return deck
 
     @property
     def widget(self) -> ipywidgets.Widget:

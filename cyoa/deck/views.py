@@ -12,7 +12,6 @@ import time
 from typing import TYPE_CHECKING
 
 import ipywidgets as w
-import plotly.graph_objects as go
 
 from cyoa.deck import render
 
@@ -33,6 +32,8 @@ class SlideView:
     """What the room sees: the scene, and at a decision the options, join panel and chart."""
 
     def __init__(self, deck: Deck) -> None:
+        import plotly.graph_objects as go  # here, so Deck.from_env can speed its import up
+
         self.deck = deck
         self.badge = w.HTML().add_class("cyoa-badge")
         self.slide = w.HTML().add_class("cyoa-slide")
