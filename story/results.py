@@ -96,8 +96,8 @@ def _parse(data: Any) -> Results:
         for poll in data.get("polls", [])
     )
     return Results(
-        talk=str(data.get("talk", "")),
-        story=str(data.get("story", "")),
+        talk=str(data.get("talk") or ""),
+        story=str(data.get("story") or ""),
         path=tuple(str(scene_id) for scene_id in data["path"]),
         polls=polls,
     )

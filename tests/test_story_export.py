@@ -138,6 +138,23 @@ def test_export_refuses_results_for_another_story(tmp_path: Path) -> None:
     assert "not a results export from the vote server" in err
 
 
+def test_export_takes_the_vote_servers_results_as_they_come(tmp_path: Path) -> None:
+    """Extra fields, a poll still open, a path cut short: the export still highlights it."""
+    results = tmp_path / "results.json"
+    poll = {"poll": "p1", "question": "What did you build?", "status": "open", "scene": "",
+            "hide_results": False, "total": 3, "winner": None,
+            "options": [{"key": "1", "label": "Tinder for Pets", "votes": 3}]}  # fmt: skip
+    path = ["welcome", "how-to-vote", "startup", "product", "pets"]
+    data = {"talk": "t1", "story": None, "scene": "pets", "path": path, "polls": [poll]}
+    results.write_text(json.dumps(data))
+    code, _, err = export(str(tmp_path / "site"), "--results", str(results))
+    assert code == 0, err
+    assert "warning" not in err
+    index = (tmp_path / "site" / "index.html").read_text()
+    assert "The room's path" in index
+    assert len(re.findall(r'class="node [a-z-]+ taken"', index)) == len(path)
+
+
 @pytest.fixture(scope="module")
 def chromium():
     from playwright.sync_api import sync_playwright
