@@ -100,7 +100,7 @@ def export(paths: tuple[Path, ...], results: Path | None) -> None:
     steps = export_steps(story, out, room)
     try:
         with click.progressbar(
-            steps, label="Exporting", item_show_func=lambda s: s.label if s else "", file=None
+            steps, label="Exporting", item_show_func=lambda s: s.label if s else ""
         ) as bar:
             for step in bar:
                 step.run()

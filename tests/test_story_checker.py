@@ -159,6 +159,39 @@ BROKEN = {
         "02-pick.md:8: error: scene 'pick': option key 'left' must be one digit, 1 to 9 "
         "(the audience texts it)",
     ),
+    "default that is not an option": (
+        {
+            "02-pick.md": """
+            ---
+            id: pick
+            title: Pick one
+            choice:
+              question: Which way?
+              default: "3"
+              options:
+                - {key: "1", label: Left, goto: left}
+                - {key: "2", label: Right, goto: right}
+            ---
+            """
+        },
+        "02-pick.md:6: error: scene 'pick': default '3' is not one of the option keys",
+    ),
+    "one SMS word for two options": (
+        {
+            "02-pick.md": """
+            ---
+            id: pick
+            title: Pick one
+            choice:
+              question: Which way?
+              options:
+                - {key: "1", label: Left, goto: left, sms: [west, way]}
+                - {key: "2", label: Right, goto: right, sms: [east, way]}
+            ---
+            """
+        },
+        "02-pick.md:8: error: scene 'pick': sms word 'way' means both option 1 and option 2",
+    ),
     "typo in a field name": (
         {"03-left.md": "---\nid: left\ntitle: Left\nendign: Oops\n---\n"},
         "03-left.md:4: error: scene 'left': unknown field 'endign' (known: id, title, image, "
