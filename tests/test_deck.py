@@ -129,3 +129,15 @@ def test_endings_stay_put() -> None:
 def test_poll_ids_are_valid_for_the_vote_server() -> None:
     assert poll_id("a scene/with spaces") == "a-scene-with-spaces"
     assert len(poll_id("x" * 100)) == 64
+
+
+def test_the_join_panel_shows_the_url_the_sms_number_and_a_scalable_qr() -> None:
+    from cyoa.deck.render import join_html
+
+    choice = make_story().scene("pick").choice
+    panel = join_html(
+        "http://192.168.1.5:8000/", '<svg width="250" height="250"></svg>', "+1500", choice
+    )
+    assert "192.168.1.5:8000" in panel and "http://" not in panel  # large type: no scheme
+    assert "+1500" in panel and "<b>1</b>–<b>3</b>" in panel
+    assert 'viewBox="0 0 250 250"' in panel

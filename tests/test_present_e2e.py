@@ -70,7 +70,7 @@ def test_a_talk_from_first_slide_to_a_clean_stop(presenting: Presenting, browser
         deck.keyboard.press("ArrowRight")
         scene = STORY.scene(scene.next)
         wait_title(deck, scene.title)
-    deck.wait_for_selector(".cyoa-question", state="visible")
+    deck.wait_for_selector(".cyoa-options", state="visible")
     deck.wait_for_function(
         "() => document.querySelector('.cyoa-state')?.innerText === 'voting open'"
     )

@@ -10,6 +10,7 @@ import base64
 import functools
 import html
 import mimetypes
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -74,7 +75,7 @@ def scene_html(story: Story, scene: Scene) -> str:
     return "\n".join(parts)
 
 
-def options_html(choice: Choice, tally: Tally, chosen: str | None) -> str:
+def options_html(choice: Choice, tally: Tally, chosen: str | None, title: str = "") -> str:
     """The question and the numbered options; the winner (or the pick) marked once decided."""
     items = []
     for number, option in enumerate(choice.options, 1):
@@ -85,16 +86,27 @@ def options_html(choice: Choice, tally: Tally, chosen: str | None) -> str:
             f'<span class="cyoa-num">{number}</span> {html.escape(option.label)}'
             f'<span class="cyoa-votes">{votes}</span></li>'
         )
+    question = "" if choice.question == title else html.escape(choice.question)
     return (
-        f'<h2 class="cyoa-question">{html.escape(choice.question)}</h2>'
-        f'<ol class="cyoa-options">{"".join(items)}</ol>'
+        f'<h2 class="cyoa-question">{question}</h2><ol class="cyoa-options">{"".join(items)}</ol>'
     )
+
+
+def scalable_svg(svg: str) -> str:
+    """Give an SVG without a viewBox one, so CSS can scale it instead of cropping it."""
+    if not svg or "viewBox" in svg:
+        return svg
+    width = re.search(r'<svg[^>]*\swidth="(\d+)', svg)
+    height = re.search(r'<svg[^>]*\sheight="(\d+)', svg)
+    if not (width and height):
+        return svg
+    return svg.replace("<svg", f'<svg viewBox="0 0 {width[1]} {height[1]}"', 1)
 
 
 def join_html(audience_url: str, qr_svg: str, sms_number: str, choice: Choice) -> str:
     """How the room votes: the QR code, the URL in large type, the SMS number and what to text."""
     shown = audience_url.split("://", 1)[-1].rstrip("/")
-    qr = f'<div class="cyoa-qr">{qr_svg}</div>' if qr_svg else ""
+    qr = f'<div class="cyoa-qr">{scalable_svg(qr_svg)}</div>' if qr_svg else ""
     sms = ""
     if sms_number:
         first = choice.options[0]

@@ -8,6 +8,7 @@ press and every poll of the vote server, from the kernel's thread or the sync th
 from __future__ import annotations
 
 import html
+import math
 import time
 from typing import TYPE_CHECKING
 
@@ -44,7 +45,7 @@ class SlideView:
         self.chart = go.FigureWidget(
             data=[go.Bar(x=[], y=[], text=[], textposition="outside", cliponaxis=False)],
             layout=go.Layout(
-                height=420,
+                height=360,
                 margin={"l": 40, "r": 20, "t": 20, "b": 80},
                 paper_bgcolor="rgba(0,0,0,0)",
                 plot_bgcolor="rgba(0,0,0,0)",
@@ -74,7 +75,7 @@ class SlideView:
         _set(self.decision.layout, display="flex")
         tally, decided = talk.tally(), talk.decided()
         chosen = decided.key if decided else None
-        _set(self.options, value=render.options_html(choice, tally, chosen))
+        _set(self.options, value=render.options_html(choice, tally, chosen, scene.title))
         _set(self.join, value=deck.join_html())
         winner = decided.label if decided else None
         _set(self.status, value=render.status_html(tally, talk.message, winner))
@@ -94,7 +95,9 @@ class SlideView:
             trace.x, trace.y, trace.text = labels, votes, [str(v) for v in votes]
             trace.marker.color = colors
             self.chart.layout.font.color = fg
-            self.chart.layout.yaxis.range = [0, max([*votes, 1]) * 1.2]
+            top = max([*votes, 1])
+            self.chart.layout.yaxis.range = [0, top * 1.2]
+            self.chart.layout.yaxis.dtick = max(1, math.ceil(top / 5))
 
 
 class PresenterView:
