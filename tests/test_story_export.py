@@ -155,14 +155,10 @@ def test_export_takes_the_vote_servers_results_as_they_come(tmp_path: Path) -> N
     assert len(re.findall(r'class="node [a-z-]+ taken"', index)) == len(path)
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+@pytest.fixture
+def chromium(browser):
+    """The session's one Chromium (conftest): Playwright's sync API runs one loop at a time."""
+    return browser
 
 
 @pytest.fixture
