@@ -27,8 +27,9 @@ from pathlib import Path
 
 import requests
 
+from cyoa.deck.processes import Children
+
 NOTEBOOKS = ("present.ipynb", "presenter.ipynb")
-MARKER = "CYOA_PRESENT_ID"
 TEMPLATES = Path(__file__).resolve().parent / "deck" / "static" / "jupyter"
 ALL = "0.0.0.0"  # noqa: S104 (the vote server listens on the LAN: phones must reach it)
 
@@ -79,19 +80,6 @@ def port_free(port: int) -> bool:
     return True
 
 
-def marked_pids(marker: str) -> list[int]:
-    """Processes of this user whose environment carries ``CYOA_PRESENT_ID=marker``."""
-    needle = f"{MARKER}={marker}".encode()
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        with contextlib.suppress(OSError):
-            if needle in (entry / "environ").read_bytes().split(b"\0"):
-                found.append(int(entry.name))
-    return found
-
-
 @contextlib.contextmanager
 def single_run(state_dir: Path) -> Iterator[Path]:
     """Hold ``present.lock`` for the life of this run; refuse when another run holds it."""
@@ -116,70 +104,6 @@ def single_run(state_dir: Path) -> Iterator[Path]:
     finally:
         info.unlink(missing_ok=True)
         handle.close()
-
-
-class Children:
-    """The processes this run started, each in its own session, stopped in reverse order."""
-
-    def __init__(self, logs: Path, marker: str) -> None:
-        self.logs, self.marker = logs, marker
-        self.started: list[tuple[str, subprocess.Popen]] = []
-        self.commands: dict[str, tuple[list[str], dict[str, str]]] = {}
-        logs.mkdir(parents=True, exist_ok=True)
-
-    def start(self, name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen:
-        self.commands[name] = (argv, env)
-        process = self._spawn(name)
-        self.started.append((name, process))
-        return process
-
-    def _spawn(self, name: str) -> subprocess.Popen:
-        argv, env = self.commands[name]
-        log = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 (the child owns it)
-        with log:
-            process = subprocess.Popen(
-                argv,
-                env={**env, MARKER: self.marker},
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        return process
-
-    def heal(self) -> list[str]:
-        """Restart any child that exited (a crashed vote server must not end the talk)."""
-        restarted = []
-        for index, (name, process) in enumerate(list(self.started)):
-            if process.poll() is not None:
-                self.started[index] = (name, self._spawn(name))
-                restarted.append(name)
-        return restarted
-
-    def log_tail(self, name: str, lines: int = 15) -> str:
-        path = self.logs / f"{name}.log"
-        text = path.read_text(errors="replace") if path.exists() else ""
-        return "\n".join(text.splitlines()[-lines:])
-
-    def stop(self, grace: float = 10.0) -> None:
-        """SIGTERM each process group (it stops its kernels, Redis); then end stragglers."""
-        for _name, process in reversed(self.started):
-            if process.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGTERM)
-                try:
-                    process.wait(timeout=grace)
-                except subprocess.TimeoutExpired:
-                    with contextlib.suppress(ProcessLookupError):
-                        os.killpg(process.pid, signal.SIGKILL)
-                    process.wait()
-        deadline = time.monotonic() + grace
-        while (left := marked_pids(self.marker)) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        for pid in marked_pids(self.marker):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        del left
 
 
 def wait_http(url: str, process: subprocess.Popen, timeout: float, what: str, tail) -> None:

@@ -16,7 +16,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from cyoa.present import marked_pids, port_free
+from cyoa.deck.processes import marked_pids
+from cyoa.present import port_free
 
 
 class Presenting:
