@@ -42,7 +42,7 @@ def check_story(story: Story, demos: set[str] | None = None) -> list[Problem]:
     ``demos`` defaults to the names declared next to the story (see ``story.demos``).
     """
     if demos is None:
-        demos = known_demos(story.root) if story.root else set()
+        demos = known_demos(story.root, story.notebooks_path) if story.root else set()
     problems: list[Problem] = []
     problems += _duplicate_ids(story)
     if story.start not in story.by_id:
@@ -100,7 +100,18 @@ def _scene_problems(story: Story, scene: Scene, demos: set[str]) -> list[Problem
         problems += _choice_problems(story, scene)
     if scene.demo is not None and scene.demo not in demos:
         known = ", ".join(sorted(demos)) or "none declared"
-        problems.append(_problem(scene, f"unknown demo '{scene.demo}' (known: {known})", "demo"))
+        where = (
+            f"declared in demos.yaml and tagged demo:<name> in a notebook of {story.notebooks}"
+            if story.notebooks
+            else "declared in demos.yaml"
+        )
+        problems.append(
+            _problem(
+                scene,
+                f"unknown demo '{scene.demo}': a demo must be {where} (known: {known})",
+                "demo",
+            )
+        )
     if scene.image is not None:
         problems += _image_problems(story, scene)
     problems += _length_warnings(scene)

@@ -16,6 +16,7 @@ from story.problems import Problem, StoryError
 
 DEMOS_FILE = "demos.yaml"
 RECORDINGS_DIR = "recordings"
+DEMO_TAG = "demo:"
 
 
 @dataclass(frozen=True)
@@ -40,9 +41,30 @@ def demo_summaries(story_root: Path) -> dict[str, str]:
     return {name: str(summary or "").strip() for name, summary in data.items()}
 
 
-def known_demos(story_root: Path) -> set[str]:
-    """The demo names a scene may use."""
-    return set(demo_summaries(story_root))
+def notebook_demos(notebooks: Path) -> dict[str, list[str]]:
+    """Each demo name tagged ``demo:<name>`` in the learner notebooks, with its cells' code.
+
+    The notebooks are the one source of a demo's code: the learner runs them top to bottom,
+    the deck runs the tagged cells. Read as JSON, so the story needs no Jupyter packages.
+    """
+    found: dict[str, list[str]] = {}
+    for path in sorted(Path(notebooks).glob("learn-*.ipynb")):
+        for cell in json.loads(path.read_text(encoding="utf-8")).get("cells", []):
+            source = cell.get("source", "")
+            source = "".join(source) if isinstance(source, list) else str(source)
+            for tag in cell.get("metadata", {}).get("tags", []):
+                if cell.get("cell_type") == "code" and tag.startswith(DEMO_TAG):
+                    found.setdefault(tag[len(DEMO_TAG) :], []).append(source)
+    return found
+
+
+def known_demos(story_root: Path, notebooks: Path | None = None) -> set[str]:
+    """The demo names a scene may use: declared in demos.yaml, and, when the story names
+    its notebooks folder, also present as tagged cells there (so a demo cannot be missing)."""
+    declared = set(demo_summaries(story_root))
+    if notebooks is None:
+        return declared
+    return declared & set(notebook_demos(notebooks))
 
 
 def demo_recording(story_root: Path, name: str) -> Recording | None:

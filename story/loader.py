@@ -23,7 +23,8 @@ NOTES_HEADING = "speaker notes"
 SCENE_FIELDS = ("id", "title", "image", "alt", "demo", "next", "choice", "ending")
 CHOICE_FIELDS = ("question", "options", "default")
 OPTION_FIELDS = ("key", "label", "goto", "sms")
-STORY_FIELDS = ("name", "title", "start", "description")
+STORY_FIELDS = ("name", "title", "start", "description", "notebooks")
+OPTIONAL_FIELDS = ("description", "notebooks")
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)^(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S | re.M)
 _markdown = MarkdownIt("commonmark")
@@ -60,6 +61,7 @@ def load_story(root: Path | str) -> Story:
         title=meta["title"],
         start=meta["start"],
         description=meta.get("description", ""),
+        notebooks=meta.get("notebooks", ""),
         scenes=tuple(scenes),
         root=root,
     )
@@ -80,8 +82,8 @@ def _load_meta(root: Path, problems: list[Problem]) -> dict[str, str]:
         return {}
     meta: dict[str, str] = {}
     for name in STORY_FIELDS:
-        value = data.get(name, "" if name == "description" else None)
-        if not isinstance(value, str) or (name != "description" and not value.strip()):
+        value = data.get(name, "" if name in OPTIONAL_FIELDS else None)
+        if not isinstance(value, str) or (name not in OPTIONAL_FIELDS and not value.strip()):
             problems.append(Problem(f"'{name}' must be a non-empty text", file))
         else:
             meta[name] = value.strip()

@@ -108,7 +108,13 @@ class Story:
     start: str
     scenes: tuple[Scene, ...]
     description: str = ""
+    notebooks: str = ""  # folder of the learner notebooks holding the demos, relative to root
     root: Path | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def notebooks_path(self) -> Path | None:
+        """Where this story's demo cells live, when it names a folder and has a root."""
+        return (self.root / self.notebooks).resolve() if self.root and self.notebooks else None
 
     @cached_property
     def by_id(self) -> dict[str, Scene]:

@@ -20,6 +20,8 @@ def write_story(story: Story, root: Path) -> Path:
     meta = {"name": story.name, "title": story.title, "start": story.start}
     if story.description:
         meta["description"] = story.description
+    if story.notebooks:
+        meta["notebooks"] = story.notebooks
     (root / STORY_FILE).write_text(_yaml(meta), encoding="utf-8")
     width = len(str(len(story.scenes)))
     for number, scene in enumerate(story.scenes, start=1):

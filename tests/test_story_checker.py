@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -100,7 +101,8 @@ BROKEN = {
     ),
     "unknown demo": (
         {"01-start.md": "---\nid: start\ntitle: Welcome\ndemo: helo\nnext: pick\n---\n"},
-        "01-start.md:4: error: scene 'start': unknown demo 'helo' (known: hello, nginx-502)",
+        "01-start.md:4: error: scene 'start': unknown demo 'helo': a demo must be declared in "
+        "demos.yaml (known: hello, nginx-502)",
     ),
     "missing image": (
         {"03-left.md": "---\nid: left\ntitle: Left\nimage: images/nope.svg\nending: L\n---\n"},
@@ -262,3 +264,37 @@ def test_a_loop_with_a_way_out_is_allowed(tmp_path: Path) -> None:
         },
     )
     assert check_story(load_story(root)) == []
+
+
+def _notebook(path: Path, tags: list[str]) -> None:
+    cells = [
+        {
+            "cell_type": "code",
+            "source": f"print('{tag}')",
+            "metadata": {"tags": [tag]},
+            "outputs": [],
+            "execution_count": None,
+        }
+        for tag in tags
+    ]
+    path.write_text(
+        json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}),
+        encoding="utf-8",
+    )
+
+
+def test_a_demo_without_a_notebook_cell_is_refused(tmp_path: Path) -> None:
+    """A story that names its notebooks: each demo it uses must be a tagged cell there."""
+    root = write_story(tmp_path / "story")
+    with (root / "story.yaml").open("a") as meta:
+        meta.write("notebooks: ../notebooks\n")
+    (tmp_path / "notebooks").mkdir()
+    _notebook(tmp_path / "notebooks" / "learn-1.ipynb", ["demo:nginx-502"])
+    found = problems_of(root)
+    assert len(found) == 1
+    assert (
+        "scene 'start': unknown demo 'hello': a demo must be declared in demos.yaml and "
+        "tagged demo:<name> in a notebook of ../notebooks" in found[0]
+    )
+    _notebook(tmp_path / "notebooks" / "learn-2.ipynb", ["demo:hello"])
+    assert problems_of(root) == []

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from cyoa.cli import main
 from story.checker import check_story, summarize
-from story.demos import known_demos
+from story.demos import demo_summaries, known_demos, notebook_demos
 from story.loader import default_story_path, load_story
 from story.paths import count_paths, enumerate_paths
 from tests.story_helpers import write_story
@@ -116,3 +116,11 @@ def test_cyoa_check_quiet_prints_counts_only(tmp_path: Path) -> None:
     assert code == 0
     assert "4 scenes, 1 decision, 2 endings, 2 paths from 'start' to an ending" in out
     assert "→" not in out
+
+
+def test_every_declared_demo_is_a_cell_of_the_learner_notebooks(shipped) -> None:
+    """One source per demo: the deck and the learner run the same tagged notebook cells."""
+    declared = set(demo_summaries(shipped.root))
+    tagged = set(notebook_demos(shipped.notebooks_path))
+    assert declared == tagged
+    assert known_demos(shipped.root, shipped.notebooks_path) == declared
