@@ -67,12 +67,16 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
         MAX_FORM_MEMORY_SIZE=config.max_body,
         CYOA=config,
     )
-    if config.trust_proxy:
-        n = config.trust_proxy
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
     client = connect(redis_url, config.redis_timeout)
     app.extensions["cyoa.store"] = VoteStore(client, config.talk)
     app.extensions["cyoa.embedded"] = embedded
+
+    from voteserver.fastvote import FastVotePath
+
+    app.wsgi_app = FastVotePath(app, app.wsgi_app)  # inside ProxyFix: sees the fixed environ
+    if config.trust_proxy:
+        n = config.trust_proxy
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
 
     from voteserver import api, audience, health, sms
 

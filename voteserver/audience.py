@@ -13,10 +13,10 @@ import hashlib
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
+    Request,
     Response,
     abort,
     current_app,
@@ -29,6 +29,7 @@ from flask import (
 
 from voteserver import keys, qr, voters
 from voteserver.app import get_config, get_store, wants_json
+from voteserver.voting import MESSAGES, WebVote, cast_web_vote
 
 bp = Blueprint("audience", __name__)
 bp.register_blueprint(qr.bp)
@@ -36,52 +37,21 @@ bp.register_blueprint(qr.bp)
 STATIC = Path(__file__).resolve().parent / "static"
 ASSETS = ("audience.css", "audience.js")
 LAST_POLL_COOKIE = "cyoa_poll"  # the poll this phone last saw open: shown as "closed" after
-TALK_CACHE_SECONDS = 1.0  # the current talk changes once per talk: spare Redis a round trip
 SEEN_EVERY = 20.0  # seconds between audience-presence marks from one polling phone
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
 
-# Outcome of a vote -> (HTTP status for JSON clients, message code for the page).
-OUTCOMES = {
-    "counted": (200, "counted"),
-    "changed": (200, "changed"),
-    "unchanged": (200, "unchanged"),
-    "duplicate": (200, "unchanged"),
-    "not_open": (409, "closed"),
-    "unknown_poll": (404, "unknown"),
-    "bad_choice": (400, "bad_choice"),
-    "rate_limited": (429, "slow"),
-}
-# Message codes travel in the query string (?m=); only these fixed texts are ever shown.
-MESSAGES = {
-    "counted": ("ok", "Thanks! Your vote is counted."),
-    "changed": ("ok", "Your vote is changed."),
-    "unchanged": ("ok", "That was already your vote."),
-    "closed": ("error", "Not counted: voting on that question has closed."),
-    "unknown": ("error", "Not counted: that question is no longer open."),
-    "bad_choice": ("error", "Not counted: that is not one of the options."),
-    "slow": ("error", "Too many votes from this phone just now. Wait a few seconds, then tap."),
-    "expired": ("error", "Not counted: this page had expired. Please tap your choice again."),
-    "forbidden": ("error", "Not counted: votes must come from this page."),
-}
-
 
 def _cache() -> dict[str, Any]:
-    """Per-app, per-process memory: the current talk and when each phone was last marked."""
-    return current_app.extensions.setdefault("cyoa.audience", {"talk": ("", 0.0), "seen": {}})
+    """Per-app, per-process memory: when each phone was last marked present."""
+    return current_app.extensions.setdefault("cyoa.audience", {"seen": {}})
 
 
 def current_talk() -> str:
     """The current talk, remembered for a second per process (every poll asks for it)."""
-    cache = _cache()
-    talk, expires = cache["talk"]
-    now = time.monotonic()
-    if now >= expires:
-        talk = get_store().current_talk()
-        cache["talk"] = (talk, now + TALK_CACHE_SECONDS)
-    return talk
+    return get_store().current_talk_cached()
 
 
 def _mark_seen(talk: str, voter: str, throttle: bool) -> None:
@@ -232,24 +202,6 @@ def live() -> Response:
     return response.make_conditional(request)
 
 
-def _origin_ok() -> bool:
-    """Refuse votes that a browser says come from another site (CSRF, defence in depth).
-
-    Only the host is compared, not the scheme: a TLS proxy in front may make the app see
-    ``http`` while the phone sent ``https``; another host is what marks a foreign site.
-    """
-    if request.headers.get("Sec-Fetch-Site", "").lower() == "cross-site":
-        return False
-    origin = request.headers.get("Origin")
-    if origin is None:
-        return True  # older browsers and scripts: the CSRF token still has to match
-    allowed = {request.host.lower()}
-    public = get_config().public_url
-    if public:
-        allowed.add(urlsplit(public).netloc.lower())
-    return urlsplit(origin).netloc.lower() in allowed
-
-
 def _refuse(status: int, code: str, headers: dict[str, str] | None = None) -> Any:
     """JSON clients get the status and a message; a plain form goes back to the page."""
     message = MESSAGES[code][1]
@@ -262,29 +214,16 @@ def _refuse(status: int, code: str, headers: dict[str, str] | None = None) -> An
 
 @bp.post("/vote")
 def vote() -> Any:
-    """Count, change or refuse this phone's vote (see DESIGN.md, "Vote semantics")."""
-    config = get_config()
-    if not _origin_ok():
-        return _refuse(403, "forbidden")
-    voter = voters.read_voter(config.secret_key, request.cookies.get(voters.COOKIE_NAME))
-    token = request.form.get("csrf") or request.headers.get("X-CSRF-Token")
-    if voter is None or not voters.check_csrf(config.secret_key, voter, token):
-        return _refuse(403, "expired")
-    poll, choice = request.form.get("poll", ""), request.form.get("choice", "")
-    result = get_store().cast_vote(
-        current_talk(),
-        poll,
-        voter,
-        choice,
-        address=voters.address_key(config.secret_key, request.remote_addr or "-"),
-        voter_limit=config.voter_rate,
-        address_limit=config.address_rate,
-        window=config.rate_window,
-    )
-    status, code = OUTCOMES.get(result.outcome, (400, "bad_choice"))
-    if status != 200:
-        retry = {"Retry-After": str(config.rate_window)} if status == 429 else None
-        return _refuse(status, code, retry)
+    """Count, change or refuse this phone's vote (see DESIGN.md, "Vote semantics").
+
+    The page's script posts JSON votes that :mod:`voteserver.fastvote` answers before Flask;
+    this view serves plain forms (JavaScript off) and any other client, by the same rules.
+    """
+    answer = cast_web_vote(get_config(), get_store(), current_talk(), web_vote_from(request))
+    if answer.status != 200:
+        retry = {"Retry-After": str(answer.retry_after)} if answer.retry_after else None
+        return _refuse(answer.status, answer.code, retry)
+    result = answer.result
     if wants_json():
         return jsonify(
             ok=True,
@@ -293,4 +232,17 @@ def vote() -> Any:
             choice=result.choice,
             previous=result.previous,
         )
-    return redirect(url_for("audience.index", m=code), 303)
+    return redirect(url_for("audience.index", m=answer.code), 303)
+
+
+def web_vote_from(req: Request) -> WebVote:
+    return WebVote(
+        cookie=req.cookies.get(voters.COOKIE_NAME),
+        csrf=req.form.get("csrf") or req.headers.get("X-CSRF-Token"),
+        poll=req.form.get("poll", ""),
+        choice=req.form.get("choice", ""),
+        host=req.host,
+        remote_addr=req.remote_addr or "-",
+        origin=req.headers.get("Origin"),
+        fetch_site=req.headers.get("Sec-Fetch-Site", ""),
+    )

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import redis
 
 STATUSES = ("draft", "open", "closed")
+TALK_CACHE_SECONDS = 1.0
 AUDIENCE_WINDOW = 60  # seconds: a phone that loaded the page this recently is "here"
 
 
@@ -83,6 +84,7 @@ class VoteStore:
     def __init__(self, client: redis.Redis, default_talk: str = "") -> None:
         self.redis = client
         self.default_talk = default_talk or "talk"
+        self._talk_cache: tuple[str, float] = ("", 0.0)
         self._cast = client.register_script(scripts.CAST_VOTE)
         self._define = client.register_script(scripts.DEFINE_POLL)
         self._status = client.register_script(scripts.SET_STATUS)
@@ -92,6 +94,16 @@ class VoteStore:
     def current_talk(self) -> str:
         """The talk the audience page and SMS apply to."""
         return _text(self.redis.get(keys.current_talk())) or self.default_talk
+
+    def current_talk_cached(self, max_age: float = TALK_CACHE_SECONDS) -> str:
+        """The current talk, remembered per process for ``max_age`` seconds: every phone's
+        poll and vote asks for it, and it changes once per talk."""
+        talk, expires = self._talk_cache
+        now = time.monotonic()
+        if now >= expires:
+            talk = self.current_talk()
+            self._talk_cache = (talk, now + max_age)
+        return talk
 
     def start_talk(self, talk: str | None = None, story: str = "") -> str:
         """Begin a new run of a story (or resume ``talk``) and make it the current talk."""
@@ -106,6 +118,7 @@ class VoteStore:
             pipe.hset(keys.talk_info(talk), "story", story)
         pipe.set(keys.current_talk(), talk)
         pipe.execute()
+        self._talk_cache = ("", 0.0)  # this process sees the new talk at once
         return talk
 
     def list_talks(self) -> list[dict[str, Any]]:
