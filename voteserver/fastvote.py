@@ -110,6 +110,6 @@ class FastVotePath:
         payload: dict[str, Any],
         headers: list[tuple[str, str]],
     ) -> list[bytes]:
-        data = json.dumps(payload).encode()
+        data = json.dumps(payload, separators=(",", ":")).encode()  # as Flask's jsonify
         start_response(STATUS_TEXT[status], [*headers, ("Content-Length", str(len(data)))])
         return [data]
