@@ -124,7 +124,7 @@ def status_html(tally: Tally, message: str, winner_label: str | None) -> str:
     """The line under the chart: total, state of the vote, the winner or what to do."""
     state = {"open": "voting open", "closed": "vote closed"}.get(tally.status, "waiting")
     parts = [
-        f'<span class="cyoa-total">{tally.total}</span> votes',
+        f'<span class="cyoa-total">{tally.total}</span> vote{"" if tally.total == 1 else "s"}',
         f'<span class="cyoa-state">{state}</span>',
     ]
     if winner_label:
