@@ -19,10 +19,11 @@ def main() -> None:
 
 def _register() -> None:
     from cyoa.deck.cli import commands as deck_commands
+    from cyoa.demos_cli import commands as demo_commands
     from story.cli import commands as story_commands
     from voteserver.cli import commands as vote_commands
 
-    for command in (*vote_commands, *story_commands, *deck_commands):
+    for command in (*vote_commands, *story_commands, *deck_commands, *demo_commands):
         main.add_command(command)
 
 

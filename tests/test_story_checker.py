@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
+from story_helpers import write_story
 
 from story.checker import check_story, errors
 from story.loader import load_story
 from story.problems import StoryError
-from tests.story_helpers import write_story
 
 
 def problems_of(root: Path) -> list[str]:

@@ -10,11 +10,11 @@ from urllib.request import url2pathname
 
 import pytest
 from click.testing import CliRunner
+from story_helpers import write_story
 
 from cyoa.cli import main
 from story.loader import default_story_path, load_story
 from story.paths import enumerate_paths
-from tests.story_helpers import write_story
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -1,0 +1,41 @@
+"""``cyoa record-demos``: a thin shell over :mod:`cyoa.demos.record`.
+
+Kept apart from ``cyoa.demos`` so that ``cyoa --help`` does not import every demo.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command("record-demos")
+@click.argument("story_dir", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--only", multiple=True, help="Record just this demo (repeatable).")
+def record_demos(story_dir: Path | None, only: tuple[str, ...]) -> None:
+    """Run every demo the story uses and save its code and output in the story's recordings/."""
+    from cyoa.demos.record import record_demo
+    from story.demos import RECORDINGS_DIR, notebook_demos
+    from story.loader import default_story_path, load_story
+
+    story = load_story(story_dir or default_story_path())
+    if story.notebooks_path is None:
+        raise click.ClickException("this story names no notebooks folder (story.yaml)")
+    cells = notebook_demos(story.notebooks_path)
+    names = sorted({s.demo for s in story.scenes if s.demo} if not only else set(only))
+    unknown = [name for name in names if name not in cells]
+    if unknown:
+        raise click.ClickException(f"no notebook cell tagged demo:{unknown[0]}")
+    failed = []
+    for name in names:
+        recording = record_demo(name, "\n\n".join(cells[name]), story.root / RECORDINGS_DIR)
+        state = "ok" if recording["ok"] else "NOT OK"
+        click.echo(f"{name:<20} {state:<6} {recording['seconds']:>5.1f} s", err=True)
+        if not recording["ok"]:
+            failed.append(name)
+    if failed:
+        raise click.ClickException(f"recorded, but these did not run cleanly: {', '.join(failed)}")
+
+
+commands: list[click.Command] = [record_demos]
