@@ -16,18 +16,6 @@ from cyoa.cli import main
 from story.loader import default_story_path, load_story
 from story.paths import enumerate_paths
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-
-
 STORY_LINKS = "section.choice a, p.next a"
 
 
