@@ -30,11 +30,14 @@ def test_schemathesis_finds_no_server_error(start_server, tmp_path):
             "--checks",
             "not_a_server_error",
             "--max-examples",
-            "30",
+            "60",
+            # no "coverage" phase, one worker: on CPython 3.11 the coverage phase trips "AST
+            # constructor recursion depth mismatch" inside hypothesis (a CPython bug, worse
+            # with threads) and fails the run though no request got a server error
             "--phases",
-            "examples,coverage,fuzzing",
+            "examples,fuzzing",
             "--workers",
-            "2",
+            "1",
             "-H",
             f"Authorization: Bearer {PRESENTER_TOKEN}",
             "--exclude-path",
