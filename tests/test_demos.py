@@ -8,6 +8,7 @@ is still running or listening.
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import psutil
 import pytest
 from nbclient import NotebookClient
 
-from cyoa.demos import FACTS_MIME, demo_names
+from cyoa.demos import FACTS_MIME, demo_names, run_demo
 from cyoa.demos.notebooks import CHAPTERS, NOTEBOOKS, build, demo_cells, learner_notebooks
 from cyoa.demos.processes import OWNER_VAR
 
@@ -187,6 +188,39 @@ def test_the_deploy_script_is_idempotent_and_ci_tests_first(ran: dict[str, dict]
     assert facts["third_changed"] == ["code at origin/main", "app server reloaded"]
     assert facts["new_version_live"] is True
     assert facts["ci_deploy_needs_test"] is True
+
+
+def test_the_ansible_playbook_changes_things_once_then_nothing(ran: dict[str, dict]) -> None:
+    facts = ran["automation"]["facts"]
+    assert facts["ansible_ran"] is True
+    assert facts["ansible_first_changed"] >= 4  # code, static files, site config, gunicorn...
+    assert facts["ansible_second_changed"] == 0
+    assert facts["ansible_failed"] == 0
+    assert facts["ansible_status"] == 200
+
+
+def test_without_ansible_the_automation_demo_says_so_and_still_deploys(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """ansible-playbook off PATH (and out of the venv's bin): named, install hint, command."""
+    venv_bin = os.path.dirname(sys.executable)
+    path = [
+        d
+        for d in os.environ["PATH"].split(os.pathsep)
+        if d and d != venv_bin and not (Path(d) / "ansible-playbook").exists()
+    ]
+    token = f"test-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv("PATH", os.pathsep.join(path))
+    monkeypatch.setenv("CYOA_DEMOS_EXTRA_PATH", "/usr/sbin:/sbin")
+    monkeypatch.setenv(OWNER_VAR, token)
+    result = run_demo("automation")
+    output = capsys.readouterr().out
+    assert result.ok, result.error
+    assert result.facts["ansible_ran"] is False
+    assert result.facts["new_version_live"] is True
+    assert "tool missing: ansible-playbook; install with `pip install ansible-core`" in output
+    assert "$ ansible-playbook -i localhost, -c local deploy.yml -e repo=$SCRATCH/" in output
+    assert_nothing_left(token, {"automation": result.as_json()})
 
 
 def test_invitations_reach_the_mailbox_through_the_queue(ran: dict[str, dict]) -> None:

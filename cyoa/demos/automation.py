@@ -1,25 +1,40 @@
-"""Automation: an idempotent deploy script, and a CI workflow that tests then deploys.
+"""Automation: an idempotent deploy script, an Ansible playbook, and CI that tests then deploys.
 
 Demo ``automation``: the deploy script (``deploy.py``, kept in the app's repository) does
 what we did by hand over SSH. Its first run changes everything; a second run changes
 nothing; after a new commit, it updates only the code and reloads the app server, and the
-site shows the change. Then the CI workflow file, and its test step run here for real.
+site shows the change. Then the same deploy as an Ansible playbook (``deploy.yml``) run with
+``ansible-playbook`` against localhost, on a second fresh server: its first run changes
+things, its second reports ``changed=0``, and the site answers through nginx (a few seconds
+more; without ansible-playbook the demo says how to install it and goes on). Then the CI
+workflow file, and its test step run here for real.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
+import re
 import sys
+from pathlib import Path
 
 import requests
 import yaml
 
-from cyoa.demos import processes
-from cyoa.demos.app import app_env, git, make_repo
+from cyoa.demos import processes, tools
+from cyoa.demos.app import app_env, git, make_repo, source_dir
 from cyoa.demos.nginx import MAIN_CONF, Nginx
 from cyoa.demos.runner import Run, demo
-from cyoa.demos.wsgi import gunicorn_cmd
+from cyoa.demos.wsgi import _quiet_flags, gunicorn_cmd
+
+#: What a fresh server's nginx serves before any site is deployed.
+DEFAULT_SITE = """\
+server {{
+    listen 127.0.0.1:{port} default_server;
+    location / {{ return 404 "Welcome to nginx: no site here yet\\n"; }}
+}}
+"""
 
 
 def changed_steps(output: str) -> list[str]:
@@ -28,7 +43,16 @@ def changed_steps(output: str) -> list[str]:
     ]
 
 
-@demo("automation", "Automation: a deploy script you can run twice, and CI")
+def play_recap(output: str) -> dict[str, int]:
+    """The counts of the PLAY RECAP line (``ok=7 changed=5 ... failed=0``), summed over hosts."""
+    recap = output.split("PLAY RECAP", 1)[-1]
+    counts: dict[str, int] = {}
+    for key, value in re.findall(r"(\w+)=(\d+)", recap):
+        counts[key] = counts.get(key, 0) + int(value)
+    return counts
+
+
+@demo("automation", "Automation: a deploy script and an Ansible playbook you can run twice, and CI")
 def automation_demo(run: Run) -> None:
     """Deploy, deploy again (nothing changes), push a change, deploy (only that changes)."""
     repo = make_repo(run, show=False)
@@ -72,7 +96,107 @@ def automation_demo(run: Run) -> None:
         lambda: "now with tracking" in requests.get(nginx.url("/"), timeout=5).text
     )
     run.fact("new_version_live", True, "the site shows the new tagline")
+    ansible_deploy(run, repo)
     ci(run, dest)
+
+
+def ansible_deploy(run: Run, repo: Path) -> None:
+    """The same deploy as an Ansible playbook, on a second fresh server; run it twice."""
+    run.step("The same deploy as an Ansible playbook, on a second fresh server")
+    server = run.scratch / "server2"
+    nginx = Nginx(run, root=server / "nginx")
+    ops = run.scratch / "ops"  # where the playbook is run from: the ops checkout
+    for name in ("deploy.yml", "nginx-site.conf.j2"):
+        run.write(ops / name, (source_dir() / name).read_text(), show=name == "deploy.yml")
+    http_port, app_port = processes.free_port(), processes.free_port()
+    extra = {
+        "repo": repo,
+        "dest": server / "srv" / "dachshund-doc-send",
+        "static_dir": server / "var" / "www" / "static",
+        "nginx_site": nginx.site,
+        "http_port": http_port,
+        "app_port": app_port,
+        "pid_dir": nginx.root,
+        "ansible_python_interpreter": sys.executable,
+    }
+    argv = ["ansible-playbook", "-i", "localhost,", "-c", "local", "deploy.yml"]
+    for key, value in extra.items():
+        argv += ["-e", f"{key}={value}"]
+    binary = tools.find("ansible-playbook")
+    if binary is None:
+        missing = tools.ToolMissing(
+            "ansible-playbook", tools.install_hint("ansible-playbook"), [run.short(" ".join(argv))]
+        )
+        print(f"\n⚠ {missing}", flush=True)
+        run.fact("ansible_ran", False, "the playbook (the deploy script above did the job)")
+        return
+    run.say("The server runs nginx with its default site only (the init system started it):")
+    (nginx.root / "tmp").mkdir(parents=True)
+    nginx.conf.write_text(MAIN_CONF.format(root=nginx.root))
+    run.write(nginx.site.with_name("default.conf"), DEFAULT_SITE.format(port=nginx.port))
+    nginx.start()
+    home = ops / "home"  # Ansible writes nothing outside the scratch directory
+    env = {
+        **os.environ,
+        **app_env(run),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "HOME": str(home),
+        "LC_ALL": "C.UTF-8",
+        "ANSIBLE_HOME": str(home / ".ansible"),
+        "ANSIBLE_LOCAL_TEMP": str(home / ".ansible" / "tmp"),
+        "ANSIBLE_REMOTE_TEMP": str(home / ".ansible" / "remote-tmp"),
+        "ANSIBLE_CONFIG": str(ops / "ansible.cfg"),
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_RETRY_FILES_ENABLED": "0",
+        processes.OWNER_VAR: processes.owner(),
+    }
+    if flags := _quiet_flags():
+        env["GUNICORN_CMD_ARGS"] = " ".join(flags)
+    (ops / "ansible.cfg").write_text("[defaults]\n# (empty: the machine's own config is ignored)\n")
+    home.mkdir()
+    # gunicorn is started by the playbook (daemonised): stop it, by its pid file, at the end.
+    run.stack.callback(stop_pidfile, run, nginx.root / "gunicorn.pid", "gunicorn (Ansible's)")
+    argv[0] = binary
+    run.step("ansible-playbook, first run: it changes things")
+    first = run.sh(argv, env=env, cwd=ops, timeout=120).stdout
+    run.fact("ansible_first_changed", play_recap(first).get("changed"), "PLAY RECAP: changed")
+    pid = int((nginx.root / "gunicorn.pid").read_text())
+    run.result.services.append({"name": "gunicorn (Ansible's)", "pid": pid, "port": app_port})
+    site = f"http://127.0.0.1:{http_port}/"
+    processes.wait_until(lambda: _status(site) == 200)
+    run.fact("ansible_status", _status(site), f"GET {site} through nginx")
+    run.step("ansible-playbook, second run: nothing to do, nothing touched")
+    second = run.sh(argv, env=env, cwd=ops, timeout=120).stdout
+    recap = play_recap(second)
+    run.fact("ansible_second_changed", recap.get("changed"), "PLAY RECAP: changed")
+    run.fact("ansible_failed", recap.get("failed", 0) + recap.get("unreachable", 0))
+    run.fact("ansible_ran", True, "the playbook deployed the site")
+
+
+def _status(url: str) -> int | None:
+    try:
+        return requests.get(url, timeout=5).status_code
+    except requests.RequestException:
+        return None
+
+
+def stop_pidfile(run: Run, pidfile: Path, name: str) -> None:
+    """Stop a daemon we did not start ourselves (and its workers), found by its pid file."""
+    import psutil
+
+    try:
+        main = psutil.Process(int(pidfile.read_text().strip()))
+        procs = [main, *main.children(recursive=True)]
+    except (OSError, ValueError, psutil.Error):
+        return
+    for proc in procs:
+        with contextlib.suppress(psutil.Error):
+            proc.terminate()
+    _, alive = psutil.wait_procs(procs, timeout=5)
+    for proc in alive:
+        with contextlib.suppress(psutil.Error):
+            proc.kill()
+    print(f"  ⏹ stopped {name} (pid {main.pid})", flush=True)
 
 
 def ci(run: Run, dest: os.PathLike) -> None:

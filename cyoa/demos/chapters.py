@@ -116,9 +116,13 @@ What do we want to automate? To begin with, the deploy: fetch the code, copy the
 files, update the database, adjust nginx, reload the app server. Configuration tools fall
 into families (server state: Chef, Puppet, SaltStack; deploy scripts: shell, Fabric,
 Ansible playbooks), and continuous integration runs them for us after every push. Here
-the deploy is a small script kept in the app's repository. The property that matters is
-that it is *idempotent*: a second run changes nothing, and a new commit changes only what
-it must.
+the deploy is done twice over: first by a small script kept in the app's repository, then
+on a second fresh server by an Ansible playbook (`deploy.yml`, run with
+`ansible-playbook -i localhost, -c local` against this machine). The property that matters
+is that both are *idempotent*: a second run changes nothing (Ansible's `PLAY RECAP` says
+`changed=0`), and a new commit changes only what it must. Ansible is the slow part of this
+demo: each playbook run takes several seconds, about 20 s for the whole demo. Without
+`ansible-playbook` (`pip install ansible-core`) the demo says so and shows the script only.
 """,
         call("automation"),
         """

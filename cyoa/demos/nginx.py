@@ -81,9 +81,9 @@ def site_conf(
 class Nginx:
     """An nginx of our own: config files under ``$SCRATCH/nginx``; test, start, reload."""
 
-    def __init__(self, run: Run) -> None:
+    def __init__(self, run: Run, root: Path | None = None) -> None:
         self.run = run
-        self.root = run.scratch / "nginx"
+        self.root = root or run.scratch / "nginx"
         self.port = processes.free_port()
         self.conf = self.root / "nginx.conf"
         self.site = self.root / "sites-enabled" / "dachshund.conf"

@@ -11,12 +11,17 @@ import glob
 import importlib.util
 import os
 import shutil
+import sys
 from dataclasses import dataclass, field
 
 #: Directories searched after PATH: Debian keeps daemons in sbin (not on a normal user's
-#: PATH) and PostgreSQL's server programs in a versioned directory. Override it (``""`` to
-#: search PATH only) with the environment variable ``CYOA_DEMOS_EXTRA_PATH``.
-DEFAULT_EXTRA_PATH = "/usr/sbin:/sbin:/usr/lib/postgresql/*/bin"
+#: PATH), PostgreSQL's server programs in a versioned directory, and pip the commands of
+#: Python packages (ansible-playbook) next to the interpreter, in a venv not always on PATH.
+#: Override it (``""`` to search PATH only) with the environment variable
+#: ``CYOA_DEMOS_EXTRA_PATH``.
+DEFAULT_EXTRA_PATH = os.pathsep.join(
+    ["/usr/sbin", "/sbin", "/usr/lib/postgresql/*/bin", os.path.dirname(sys.executable)]
+)
 
 #: Debian package that provides each tool, for the "install with" hint.
 APT_PACKAGES: dict[str, str] = {
@@ -41,6 +46,9 @@ APT_PACKAGES: dict[str, str] = {
     "setpriv": "util-linux",
     "unshare": "util-linux",
 }
+
+#: Tools that come from a Python package rather than a Debian one: ``pip install`` them.
+PIP_PACKAGES: dict[str, str] = {"ansible-playbook": "ansible-core"}
 
 
 @dataclass
@@ -82,7 +90,9 @@ def find(tool: str) -> str | None:
 
 
 def install_hint(tool: str) -> str:
-    """The command that installs ``tool`` on Debian or Ubuntu."""
+    """The command that installs ``tool`` on Debian or Ubuntu (or with pip)."""
+    if tool in PIP_PACKAGES:
+        return f"pip install {PIP_PACKAGES[tool]}"
     return f"apt-get install {APT_PACKAGES.get(tool, tool)}"
 
 
