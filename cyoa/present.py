@@ -31,6 +31,7 @@ from cyoa.deck.processes import Children
 
 NOTEBOOKS = ("present.ipynb", "presenter.ipynb")
 TEMPLATES = Path(__file__).resolve().parent / "deck" / "static" / "jupyter"
+FIRST_SLIDE_WAIT = 90.0  # seconds; a first start on a busy 2-core laptop takes ~15
 ALL = "0.0.0.0"  # noqa: S104 (the vote server listens on the LAN: phones must reach it)
 
 
@@ -106,6 +107,11 @@ def single_run(state_dir: Path) -> Iterator[Path]:
         handle.close()
 
 
+def progress(message: str) -> None:
+    """One line of what start-up is doing (stderr), so a slow start is never a silent one."""
+    print(f"cyoa present: {message}", file=sys.stderr, flush=True)
+
+
 def wait_http(url: str, process: subprocess.Popen, timeout: float, what: str, tail) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -178,6 +184,7 @@ def start(settings: Settings, children: Children) -> dict[str, str]:
     if settings.redis_url:
         env["REDIS_URL"] = settings.redis_url
     vote_url = f"http://127.0.0.1:{settings.port}"
+    progress(f"starting the vote server on port {settings.port}…")
     server = children.start(
         "voteserver",
         [sys.executable, "-m", "cyoa", "serve", "--host", ALL, "--port", str(settings.port)],
@@ -209,13 +216,17 @@ def start(settings: Settings, children: Children) -> dict[str, str]:
     ready = deck_root / "ready"
     ready.unlink(missing_ok=True)
     env["CYOA_READY_FILE"] = str(ready)
+    progress(f"starting Voilà on port {settings.deck_port}…")
     voila = children.start("voila", voila_argv(deck_root, settings), env)
     deck_base = f"http://127.0.0.1:{settings.deck_port}"
     tail = lambda: children.log_tail("voila")  # noqa: E731
     wait_http(deck_base + "/voila/static/", voila, 60, "Voilà", tail)
-    deadline = time.monotonic() + 120  # the pre-heated kernel has rendered the first slide
+    progress("rendering the first slide in a pre-heated kernel…")
+    deadline = time.monotonic() + FIRST_SLIDE_WAIT
     while not ready.exists() and time.monotonic() < deadline and voila.poll() is None:
         time.sleep(0.1)
+    if not ready.exists():  # the deck still works: its first load renders in a new kernel
+        progress(f"the first slide is not pre-rendered yet; see {children.logs / 'voila.log'}")
     return {
         "deck_url": f"{deck_base}/voila/render/present.ipynb",
         "presenter_url": f"{deck_base}/voila/render/presenter.ipynb",

@@ -41,17 +41,25 @@ class Presenting:
     def output(self) -> str:
         return self.log_path.read_text(errors="replace")
 
-    def wait_ready(self, timeout: float = 90.0) -> dict[str, Any]:
+    def wait_ready(self, timeout: float = 240.0) -> dict[str, Any]:
         """The run's URLs and pids, once it printed them (``Press Ctrl-C``)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"cyoa present exited:\n{self.output()}")
+                raise RuntimeError(f"cyoa present exited:\n{self.report()}")
             if "Press Ctrl-C" in self.output():
                 self.info = json.loads((self.state_dir / "present.json").read_text())
                 return self.info
             time.sleep(0.1)
-        raise RuntimeError(f"cyoa present not ready in {timeout} s:\n{self.output()}")
+        raise RuntimeError(f"cyoa present not ready in {timeout} s:\n{self.report()}")
+
+    def report(self) -> str:
+        """Its output and the end of each child's log: what a failed start needs explained."""
+        parts = [self.output()]
+        for log in sorted((self.state_dir / "logs").glob("*.log")):
+            tail = log.read_text(errors="replace").splitlines()[-25:]
+            parts.append(f"--- {log.name} (last lines)\n" + "\n".join(tail))
+        return "\n".join(parts)
 
     @property
     def vote_url(self) -> str:

@@ -1,0 +1,60 @@
+"""The built wheel carries every file the packages read at run time.
+
+A data file left out of ``package-data`` works in a checkout and breaks only for whoever
+installs the wheel (a playbook, a template, a story image missing), so build one and look.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("cyoa", "voteserver", "story")
+NOT_SHIPPED = ("__pycache__", ".ipynb_checkpoints", ".pyc")
+
+pytestmark = pytest.mark.slow
+
+
+def source_files() -> set[str]:
+    files = set()
+    for package in PACKAGES:
+        for path in (ROOT / package).rglob("*"):
+            relative = path.relative_to(ROOT).as_posix()
+            if path.is_file() and not any(part in relative for part in NOT_SHIPPED):
+                files.add(relative)
+    return files
+
+
+def clean_copy(dest: Path) -> Path:
+    """The sources without build leftovers: a stale ``build/`` would hide a missing file."""
+    ignore = shutil.ignore_patterns(*NOT_SHIPPED, "*.egg-info", "build")
+    for package in PACKAGES:
+        shutil.copytree(ROOT / package, dest / package, ignore=ignore)
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, dest / name)
+    return dest
+
+
+def test_the_wheel_holds_every_package_file(tmp_path: Path) -> None:
+    source = clean_copy(tmp_path / "src")
+    pip_wheel = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation"]
+    build = subprocess.run(
+        [*pip_wheel, "--wheel-dir", str(tmp_path / "dist"), str(source)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert build.returncode == 0, build.stdout + build.stderr
+    (wheel,) = (tmp_path / "dist").glob("cyoa-*.whl")
+    shipped = set(zipfile.ZipFile(wheel).namelist())
+
+    missing = sorted(source_files() - shipped)
+
+    assert not missing, f"left out of the wheel (add them to package-data): {missing}"
+    assert "cyoa/demos/company/deploy.yml" in shipped
