@@ -25,8 +25,7 @@ DECISION = STORY.decisions[0]
 WINNER, OTHER = DECISION.choice.options[1], DECISION.choice.options[0]
 
 
-@pytest.fixture
-def presenting(tmp_path):
+def present_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CYOA_", "TWILIO_"))}
     env.pop("REDIS_URL", None)
     env.update(
@@ -34,7 +33,12 @@ def presenting(tmp_path):
         TWILIO_AUTH_TOKEN=TWILIO_TOKEN,
         TWILIO_NUMBER="+15005550006",
     )
-    run = Presenting(tmp_path / "state", free_port(), free_port(), env)
+    return env
+
+
+@pytest.fixture
+def presenting(tmp_path):
+    run = Presenting(tmp_path / "state", free_port(), free_port(), present_env())
     try:
         run.wait_ready()
         yield run
@@ -132,3 +136,34 @@ def test_a_second_run_says_one_is_up(presenting: Presenting) -> None:
     assert second.process.wait(timeout=60) != 0
     assert "already running" in second.output()
     assert presenting.process.poll() is None
+
+
+def test_from_a_scene_and_the_presenter_view_steers_the_deck(tmp_path, browser) -> None:
+    rehearsed = STORY.scene(OTHER.goto)  # a branch the room did not take
+    target = STORY.endings[-1]
+    run = Presenting(
+        tmp_path / "state", free_port(), free_port(), present_env(), "--from", rehearsed.id
+    )
+    try:
+        info = run.wait_ready()
+        assert info["scene"] == rehearsed.id
+        context = browser.new_context(viewport={"width": 1280, "height": 720})
+        deck, presenter = context.new_page(), context.new_page()
+        deck.goto(info["deck_url"])
+        wait_title(deck, rehearsed.title, timeout=60_000)
+
+        # The laptop's window: this scene's notes, and the controls.
+        presenter.goto(info["presenter_url"])
+        presenter.wait_for_selector(".cyoa-presenter", timeout=60_000)
+        presenter.wait_for_function(
+            "id => document.querySelector('.cyoa-presenter')?.innerText.includes(id)",
+            arg=f"({rehearsed.id}, step 1)",
+        )
+        presenter.select_option(".cyoa-presenter select", label=f"{target.title} ({target.id})")
+        presenter.click("button:has-text('Jump')")
+        wait_title(deck, target.title)  # the projector follows the presenter's jump
+        presenter.click("button:has-text('Back')")
+        wait_title(deck, rehearsed.title)
+        context.close()
+    finally:
+        run.kill()
