@@ -228,7 +228,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--redis-url", default="", help="a Redis server instead of embedded")
     parser.add_argument("--warmup", type=int, default=2, help="seconds per server, 0: none")
     parser.add_argument(
-        "--max-rate", type=int, default=6000, help="web voters made per second (SMS: half)"
+        "--max-rate", type=int, default=12000, help="web voters made per second (SMS: half)"
     )
     parser.add_argument("--json", type=Path, help="also write the results here")
     return parser.parse_args(argv)
