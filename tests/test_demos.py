@@ -8,6 +8,7 @@ is still running or listening.
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import uuid
 from pathlib import Path
@@ -278,3 +279,47 @@ def test_traction_graphs_come_from_the_apps_data(ran: dict[str, dict]) -> None:
     assert facts["weeks"] >= 26
     assert facts["users"] > 1000
     assert facts["growth"] > 10
+
+
+def test_a_daemon_left_by_a_killed_kernel_is_stopped_by_the_next_demo(tmp_path: Path) -> None:
+    # A "kernel" starts a detached daemon (as gunicorn --daemon under Ansible) and is killed.
+    kernel = subprocess.run(
+        [sys.executable, "-c", DAEMONIZING_KERNEL],
+        env={k: v for k, v in os.environ.items() if k != OWNER_VAR},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert kernel.returncode == -9, kernel.stderr
+    daemon = psutil.Process(int(kernel.stdout))
+    assert daemon.environ()[OWNER_VAR].startswith("pid-")
+
+    # The next kernel's first demo service finds it by its dead owner's mark and stops it.
+    next_kernel = subprocess.run(
+        [sys.executable, "-c", FIRST_DEMO.format(log=str(tmp_path / "sleep.log"))],
+        env={k: v for k, v in os.environ.items() if k != OWNER_VAR},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+
+    assert "process(es) an earlier, killed kernel left" in next_kernel.stdout
+    assert not daemon.is_running() or daemon.status() == psutil.STATUS_ZOMBIE
+
+
+DAEMONIZING_KERNEL = """
+import os, subprocess
+from cyoa.demos.processes import OWNER_VAR, owner
+daemon = subprocess.Popen(["sleep", "120"], start_new_session=True,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                          env={**os.environ, OWNER_VAR: owner()})
+print(daemon.pid, flush=True)
+os.kill(os.getpid(), 9)
+"""
+FIRST_DEMO = """
+from pathlib import Path
+from cyoa.demos import processes
+with processes.running("sleep", ["sleep", "30"], log=Path({log!r})):
+    pass
+"""

@@ -4,7 +4,9 @@ Every process runs in its own process group, so stopping it also stops its worke
 gunicorn, PostgreSQL and RQ all fork). Three nets make sure nothing is left running: the
 context manager's ``finally`` (which also runs on KeyboardInterrupt, i.e. an interrupted
 kernel), an ``atexit`` hook plus a SIGTERM handler (a kernel shut down or restarted), and
-the Linux parent-death signal (a kernel killed outright).
+the Linux parent-death signal (a kernel killed outright). A daemon that detached itself
+(gunicorn ``--daemon`` started by the Ansible playbook) escapes all three if its kernel is
+killed mid-demo; the next demo run finds it by its owner mark and stops it.
 """
 
 from __future__ import annotations
@@ -37,6 +39,27 @@ def owner() -> str:
 
 
 _PR_SET_PDEATHSIG = 1
+
+
+def reap_orphans() -> list[int]:
+    """Stop demo processes whose owner (``pid-N``) is gone: a killed kernel's daemons."""
+    import psutil
+
+    orphans = []
+    for proc in psutil.process_iter():
+        with contextlib.suppress(psutil.Error, OSError):
+            mark = proc.environ().get(OWNER_VAR, "")
+            pid = mark.removeprefix("pid-")
+            if mark.startswith("pid-") and pid.isdigit() and not psutil.pid_exists(int(pid)):
+                orphans.append(proc)
+    for proc in orphans:
+        with contextlib.suppress(psutil.Error):
+            proc.terminate()
+    _, alive = psutil.wait_procs(orphans, timeout=3)
+    for proc in alive:
+        with contextlib.suppress(psutil.Error):
+            proc.kill()
+    return [proc.pid for proc in orphans]
 
 
 def free_port() -> int:
@@ -204,6 +227,8 @@ def _install_safety_nets() -> None:
     if _installed:
         return
     _installed = True
+    if stopped := reap_orphans():
+        print(f"  ⏹ stopped {len(stopped)} process(es) an earlier, killed kernel left", flush=True)
     atexit.register(stop_all)
     if threading.current_thread() is threading.main_thread():
         previous = signal.getsignal(signal.SIGTERM)
