@@ -12,7 +12,6 @@ workflow file, and its test step run here for real.
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import os
 import re
@@ -189,13 +188,7 @@ def stop_pidfile(run: Run, pidfile: Path, name: str) -> None:
         procs = [main, *main.children(recursive=True)]
     except (OSError, ValueError, psutil.Error):
         return
-    for proc in procs:
-        with contextlib.suppress(psutil.Error):
-            proc.terminate()
-    _, alive = psutil.wait_procs(procs, timeout=5)
-    for proc in alive:
-        with contextlib.suppress(psutil.Error):
-            proc.kill()
+    processes.terminate(procs, timeout=5)
     print(f"  ⏹ stopped {name} (pid {main.pid})", flush=True)
 
 

@@ -52,14 +52,21 @@ def reap_orphans() -> list[int]:
             pid = mark.removeprefix("pid-")
             if mark.startswith("pid-") and pid.isdigit() and not psutil.pid_exists(int(pid)):
                 orphans.append(proc)
-    for proc in orphans:
+    terminate(orphans)
+    return [proc.pid for proc in orphans]
+
+
+def terminate(procs: list, timeout: float = 3.0) -> None:
+    """SIGTERM each (``psutil.Process``), then SIGKILL those still alive after ``timeout``."""
+    import psutil
+
+    for proc in procs:
         with contextlib.suppress(psutil.Error):
             proc.terminate()
-    _, alive = psutil.wait_procs(orphans, timeout=3)
+    _, alive = psutil.wait_procs(procs, timeout=timeout)
     for proc in alive:
         with contextlib.suppress(psutil.Error):
             proc.kill()
-    return [proc.pid for proc in orphans]
 
 
 def free_port() -> int:
