@@ -1,4 +1,4 @@
-"""The built wheel carries every file the packages read at run time.
+"""The built wheel carries every file the packages read at run time; conda installs the same.
 
 A data file left out of ``package-data`` works in a checkout and breaks only for whoever
 installs the wheel (a playbook, a template, a story image missing), so build one and look.
@@ -6,6 +6,7 @@ installs the wheel (a playbook, a template, a story image missing), so build one
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("cyoa", "voteserver", "story")
@@ -58,3 +60,13 @@ def test_the_wheel_holds_every_package_file(tmp_path: Path) -> None:
 
     assert not missing, f"left out of the wheel (add them to package-data): {missing}"
     assert "cyoa/demos/company/deploy.yml" in shipped
+
+
+def test_conda_installs_the_same_extras_as_the_test_command() -> None:
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    conda_extras = {m for line in pip for m in re.findall(r"\[([\w,]+)\]", line)}
+    dev = (ROOT / "dev").read_text()
+    test_extras = re.search(r"ensure_venv (\S+)\n\s+log \"ruff\"", dev).group(1)
+
+    assert conda_extras == {test_extras}
