@@ -57,12 +57,12 @@ def sms(body: str, url: str, sender: str, token: str, sid: str, sign_url: str) -
     """Send BODY as a correctly signed fake Twilio text message; print the reply."""
     import requests
 
-    from voteserver.rehearse import send_sms
+    from voteserver.rehearse import send_sms, unreachable
 
     try:
         reply = send_sms(url, body, sender, token, sid=sid, sign_url=sign_url)
     except requests.RequestException as error:
-        raise click.ClickException(f"cannot reach the vote server at {url}: {error}") from None
+        raise click.ClickException(unreachable(url, error)) from None
     if reply.status == 403:
         raise click.ClickException(
             "the server refused the signature (403): does --token match its "

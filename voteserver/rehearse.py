@@ -29,6 +29,21 @@ class RehearsalError(RuntimeError):
     """Something the presenter must fix first (server down, no open poll)."""
 
 
+def unreachable(url: str, error: requests.RequestException) -> str:
+    """One line for a vote server that did not answer, without urllib3's stack of reprs."""
+    if isinstance(error, requests.Timeout):
+        why = "no answer in time"
+    elif isinstance(error, requests.ConnectionError):
+        refused = "refused" in str(error).lower()
+        why = "connection refused" if refused else "cannot connect"
+    else:
+        why = type(error).__name__
+    return (
+        f"cannot reach the vote server at {url} ({why}): is it running "
+        "(cyoa present, or cyoa serve), and is the URL right?"
+    )
+
+
 @dataclass(frozen=True)
 class SmsReply:
     """The server's answer to one text: HTTP status, outcome header and the reply's text."""
@@ -176,7 +191,7 @@ def find_open_poll(base: str, session: requests.Session) -> tuple[str, dict[str,
             raise RehearsalError("no poll is open: open one from the deck or the API first")
         results = session.get(f"{base}/api/polls/{poll}", timeout=TIMEOUT)
     except requests.RequestException as error:
-        raise RehearsalError(f"cannot reach the vote server at {base}: {error}") from error
+        raise RehearsalError(unreachable(base, error)) from error
     if not results.ok or results.json().get("status") != "open":
         raise RehearsalError(f"poll {poll!r} is not open on {base}")
     return str(poll), {o["key"]: o["label"] for o in results.json()["options"]}

@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
+import requests
+
 if TYPE_CHECKING:
     from story.model import Story
 
@@ -21,8 +23,13 @@ def fetch(talk: str = "", url: str = "", state_dir: str = "") -> tuple[dict[str,
     """The export (JSON shape and CSV text) of ``talk``, or of the current talk."""
     if url:
         from cyoa.deck.client import VoteClient
+        from voteserver.rehearse import unreachable
 
         client = VoteClient(url, os.environ.get("CYOA_PRESENTER_TOKEN", "") or _token(state_dir))
+        try:
+            requests.get(url.rstrip("/") + "/healthz", timeout=5)
+        except requests.RequestException as error:
+            raise ResultsError(unreachable(url, error)) from None
         talk = talk or (client.state() or {}).get("talk", "")
         data, table = client.export(talk, "json"), client.export(talk, "csv")
         if data is None or table is None:
