@@ -160,6 +160,8 @@ def voila_argv(root: Path, settings: Settings) -> list[str]:
         f"--theme={'dark' if settings.theme == 'dark' else 'light'}",
         "--preheat_kernel=True",
         "--pool_size=1",
+        # a pre-heated kernel that dies is replaced, never served blank: see cyoa/deck/kernels.py
+        "--VoilaConfiguration.multi_kernel_manager_class=cyoa.deck.kernels.FreshPoolKernelManager",
         "--show_tracebacks=True",
         # a closed tab's kernel goes idle (its update loop ends) and is shut down after 2 min
         "--MappingKernelManager.cull_idle_timeout=120",

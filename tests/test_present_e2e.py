@@ -11,6 +11,7 @@ import signal
 import time
 from urllib.parse import urlsplit
 
+import psutil
 import pytest
 from conftest import PRESENTER_TOKEN, TWILIO_TOKEN, free_port
 
@@ -167,3 +168,23 @@ def test_from_a_scene_and_the_presenter_view_steers_the_deck(tmp_path, browser) 
         context.close()
     finally:
         run.kill()
+
+
+def test_a_pre_heated_kernel_that_dies_is_replaced_not_served_blank(
+    presenting: Presenting, browser
+) -> None:
+    voila = psutil.Process(presenting.info["children"]["voila"])
+    kernels = [p for p in voila.children(recursive=True) if "ipykernel" in " ".join(p.cmdline())]
+    assert len(kernels) == 2  # the deck's and the presenter view's, both pre-heated
+    for kernel in kernels:
+        kernel.kill()
+    log = presenting.state_dir / "logs" / "voila.log"
+    deadline = time.monotonic() + 30  # Jupyter's restarter looks once a second
+    while log.read_text().count("died; replacing it") < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert log.read_text().count("died; replacing it") == 2
+
+    page = browser.new_page(viewport={"width": 1280, "height": 720})
+    page.goto(presenting.info["deck_url"])
+    wait_title(page, STORY.scene(STORY.start).title, timeout=60_000)  # not a blank page
+    page.close()

@@ -1,0 +1,61 @@
+"""Voilà's kernel manager, made safe for a pre-heated deck whose kernel dies before use.
+
+Voilà pre-heats a kernel per notebook: it runs the deck before anyone asks, so the first
+slide appears at once. If that kernel dies while it waits in the pool (a crash, the OOM
+killer, a port clash at start-up), Jupyter's restarter starts a blank kernel under the same
+id, and Voilà would later serve that blank kernel with the dead one's page: the deck would
+never show. Here a pooled kernel that restarts is shut down and the pool refilled, so the
+next page load gets a kernel that really ran the deck.
+
+``cyoa present`` passes this class to Voilà as
+``--VoilaConfiguration.multi_kernel_manager_class``; Voilà adds its pool on top of it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import time
+from typing import Any
+
+from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
+
+RESTART_WAIT = 30.0  # seconds for the restarter's new process to come up before we end it
+
+
+class FreshPoolKernelManager(AsyncMappingKernelManager):
+    """Kernels that restart while pre-heated are replaced by freshly pre-heated ones."""
+
+    async def start_kernel(self, *args: Any, **kwargs: Any) -> str:
+        kernel_id = await super().start_kernel(*args, **kwargs)
+        restarting = functools.partial(self._kernel_restarting, kernel_id)
+        self.get_kernel(kernel_id).add_restart_callback(restarting, "restart")
+        return kernel_id
+
+    def pooled_notebook(self, kernel_id: str) -> str | None:
+        """The notebook whose pool holds ``kernel_id``; None once a page has taken it."""
+        for notebook, pool in getattr(self, "_pools", {}).items():
+            for task in pool:
+                ready = task.done() and not task.cancelled() and task.exception() is None
+                if ready and task.result().get("kernel_id") == kernel_id:
+                    return notebook
+        return None
+
+    def _kernel_restarting(self, kernel_id: str) -> None:
+        notebook = self.pooled_notebook(kernel_id)
+        if notebook is None:
+            return  # a page is using it: the page sees its kernel died, a reload gets a new one
+        self.log.warning("pre-heated kernel %s of %s died; replacing it", kernel_id, notebook)
+        asyncio.get_running_loop().create_task(self._replace(kernel_id, notebook))
+
+    async def _replace(self, kernel_id: str, notebook: str) -> None:
+        kernel = self.get_kernel(kernel_id)
+        deadline = time.monotonic() + RESTART_WAIT
+        while not await kernel.is_alive() and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)  # let the restarter finish before shutting it down
+        with contextlib.suppress(KeyError, RuntimeError):
+            await self.shutdown_kernel(kernel_id, now=True)
+        fill = getattr(self, "fill_if_needed", None)
+        if fill is not None:
+            fill(delay=0, notebook_name=notebook)
