@@ -70,13 +70,28 @@ def leftovers(token: str) -> list[str]:
     return left
 
 
-def listening() -> set[int]:
-    return {c.laddr.port for c in psutil.net_connections("tcp") if c.status == "LISTEN"}
+def listening_ours(token: str) -> set[int]:
+    """Ports listened on by a process with the owner mark (or one we cannot inspect).
+
+    A port a demo used may be taken since by anything else on the machine (a kernel's ZMQ
+    port, another job): only a listener of ours counts as left behind.
+    """
+    ports = set()
+    for conn in psutil.net_connections("tcp"):
+        if conn.status != psutil.CONN_LISTEN:
+            continue
+        try:
+            ours = conn.pid is None or psutil.Process(conn.pid).environ().get(OWNER_VAR) == token
+        except psutil.Error:
+            continue
+        if ours:
+            ports.add(conn.laddr.port)
+    return ports
 
 
 def assert_nothing_left(token: str, ran: dict[str, dict]) -> None:
     assert leftovers(token) == []
-    ports = listening()
+    ports = listening_ours(token)
     for result in ran.values():
         for service in result["services"]:
             assert not psutil.pid_exists(service["pid"]), service
