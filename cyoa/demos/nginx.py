@@ -112,10 +112,26 @@ class Nginx:
         return self.service
 
     def reload(self, done: Callable[[], bool]) -> None:
-        """Re-read the config without dropping connections; wait until ``done()``."""
+        """Re-read the config without dropping connections; wait until ``done()``.
+
+        The old workers finish what they hold and exit; until they have, a new connection
+        may still reach one with the old config, so wait for them too.
+        """
         binary = self.run.need("nginx")
+        old = self.workers()
         self.run.sh([binary, *self.command("-s", "reload")[1:]])
-        processes.wait_until(done, timeout=5)
+        processes.wait_until(lambda: not self.workers() & old and done(), timeout=10)
+
+    def workers(self) -> set[int]:
+        """The pids of the running master's worker processes (empty before ``start``)."""
+        import psutil
+
+        if self.service is None:
+            return set()
+        try:
+            return {child.pid for child in psutil.Process(self.service.pid).children()}
+        except psutil.Error:
+            return set()
 
     def errors(self) -> list[str]:
         """nginx's error log, line by line."""
