@@ -162,6 +162,7 @@ def voila_argv(root: Path, settings: Settings) -> list[str]:
         "--pool_size=1",
         # a pre-heated kernel that dies is replaced, never served blank: see cyoa/deck/kernels.py
         "--VoilaConfiguration.multi_kernel_manager_class=cyoa.deck.kernels.FreshPoolKernelManager",
+        "--KernelRestarter.time_to_dead=0.5",  # notice a dead kernel in 0.5 s, not 3
         "--show_tracebacks=True",
         # a closed tab's kernel goes idle (its update loop ends) and is shut down after 2 min
         "--MappingKernelManager.cull_idle_timeout=120",

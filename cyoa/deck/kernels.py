@@ -33,29 +33,35 @@ class FreshPoolKernelManager(AsyncMappingKernelManager):
         self.get_kernel(kernel_id).add_restart_callback(restarting, "restart")
         return kernel_id
 
-    def pooled_notebook(self, kernel_id: str) -> str | None:
-        """The notebook whose pool holds ``kernel_id``; None once a page has taken it."""
+    def take_from_pool(self, kernel_id: str) -> str | None:
+        """Remove ``kernel_id`` from its pool at once; its notebook, or None if not pooled.
+
+        At once, because a page that arrives while the restart is under way must get
+        another kernel, not this one.
+        """
         for notebook, pool in getattr(self, "_pools", {}).items():
-            for task in pool:
+            for task in list(pool):
                 ready = task.done() and not task.cancelled() and task.exception() is None
                 if ready and task.result().get("kernel_id") == kernel_id:
+                    pool.remove(task)
                     return notebook
         return None
 
     def _kernel_restarting(self, kernel_id: str) -> None:
-        notebook = self.pooled_notebook(kernel_id)
+        notebook = self.take_from_pool(kernel_id)
         if notebook is None:
             return  # a page is using it: the page sees its kernel died, a reload gets a new one
         self.log.warning("pre-heated kernel %s of %s died; replacing it", kernel_id, notebook)
-        asyncio.get_running_loop().create_task(self._replace(kernel_id, notebook))
-
-    async def _replace(self, kernel_id: str, notebook: str) -> None:
-        kernel = self.get_kernel(kernel_id)
-        deadline = time.monotonic() + RESTART_WAIT
-        while not await kernel.is_alive() and time.monotonic() < deadline:
-            await asyncio.sleep(0.2)  # let the restarter finish before shutting it down
-        with contextlib.suppress(KeyError, RuntimeError):
-            await self.shutdown_kernel(kernel_id, now=True)
         fill = getattr(self, "fill_if_needed", None)
         if fill is not None:
             fill(delay=0, notebook_name=notebook)
+        asyncio.get_running_loop().create_task(self._end(kernel_id))
+
+    async def _end(self, kernel_id: str) -> None:
+        """Shut the restarted, blank kernel down once the restarter has brought it up."""
+        kernel = self.get_kernel(kernel_id)
+        deadline = time.monotonic() + RESTART_WAIT
+        while not await kernel.is_alive() and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+        with contextlib.suppress(KeyError, RuntimeError):
+            await self.shutdown_kernel(kernel_id, now=True)
