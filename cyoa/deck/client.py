@@ -25,6 +25,7 @@ class VoteClient:
         self.timeout = timeout
         self.offline = False
         self.error = ""
+        self.failure: requests.RequestException | None = None  # why the last call got no answer
         self._local = threading.local()  # one requests.Session per thread: sessions aren't shared
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
 
@@ -48,8 +49,9 @@ class VoteClient:
         try:
             response = self.session.request(method, self.base_url + path, **kwargs)
         except requests.RequestException as error:
-            self.offline, self.error = True, type(error).__name__
+            self.offline, self.error, self.failure = True, type(error).__name__, error
             return None
+        self.failure = None
         if response.status_code >= 500:
             self.offline, self.error = True, f"HTTP {response.status_code}"
             return None

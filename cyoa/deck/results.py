@@ -9,8 +9,6 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-import requests
-
 if TYPE_CHECKING:
     from story.model import Story
 
@@ -26,12 +24,11 @@ def fetch(talk: str = "", url: str = "", state_dir: str = "") -> tuple[dict[str,
         from voteserver.rehearse import unreachable
 
         client = VoteClient(url, os.environ.get("CYOA_PRESENTER_TOKEN", "") or _token(state_dir))
-        try:
-            requests.get(url.rstrip("/") + "/healthz", timeout=5)
-        except requests.RequestException as error:
-            raise ResultsError(unreachable(url, error)) from None
         talk = talk or (client.state() or {}).get("talk", "")
-        data, table = client.export(talk, "json"), client.export(talk, "csv")
+        data = client.export(talk, "json") if client.failure is None else None
+        table = client.export(talk, "csv") if data is not None else None
+        if client.failure is not None:
+            raise ResultsError(unreachable(url, client.failure))
         if data is None or table is None:
             raise ResultsError(
                 f"no results for talk {talk!r} from {url} ({client.error or 'refused'})"
