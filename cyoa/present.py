@@ -274,6 +274,8 @@ def present(settings: Settings) -> None:
     with single_run(settings.state_dir) as info:
         children = Children(settings.state_dir / "logs", uuid.uuid4().hex)
         previous = signal.signal(signal.SIGTERM, interrupted)
+        # Ctrl-C, even where a launching shell left SIGINT ignored (a background job)
+        previous_int = signal.signal(signal.SIGINT, interrupted)
         try:
             urls = start(settings, children)
             write_info(info, children, urls)
@@ -296,4 +298,5 @@ def present(settings: Settings) -> None:
             print("\ncyoa present: stopping…", file=sys.stderr, flush=True)
         finally:
             signal.signal(signal.SIGTERM, previous)
+            signal.signal(signal.SIGINT, previous_int)
             children.stop()

@@ -188,3 +188,18 @@ def test_a_pre_heated_kernel_that_dies_is_replaced_not_served_blank(
     page.goto(presenting.info["deck_url"])
     wait_title(page, STORY.scene(STORY.start).title, timeout=60_000)  # not a blank page
     page.close()
+
+
+def test_ctrl_c_stops_a_run_started_as_a_background_job(tmp_path) -> None:
+    run = Presenting(
+        tmp_path / "state", free_port(), free_port(), present_env(), sigint_ignored=True
+    )
+    try:
+        run.wait_ready()
+        assert run.stop(timeout=30) == 0, run.output()
+        deadline = time.monotonic() + 10
+        while run.leftovers() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert run.leftovers() == []
+    finally:
+        run.kill()

@@ -20,11 +20,21 @@ from cyoa.deck.processes import marked_pids
 from cyoa.present import port_free
 
 
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class Presenting:
     """One ``cyoa present --no-browser`` run with its own state directory and ports."""
 
     def __init__(
-        self, state_dir: Path, port: int, deck_port: int, env: dict[str, str], *args: str
+        self,
+        state_dir: Path,
+        port: int,
+        deck_port: int,
+        env: dict[str, str],
+        *args: str,
+        sigint_ignored: bool = False,
     ) -> None:
         self.state_dir, self.port, self.deck_port = Path(state_dir), port, deck_port
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -34,7 +44,13 @@ class Presenting:
         self.started = time.monotonic()
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
-                argv, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                argv,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                # as a shell's background job starts it: SIGINT ignored
+                preexec_fn=_ignore_sigint if sigint_ignored else None,
             )
         self.info: dict[str, Any] = {}
 
