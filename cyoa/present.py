@@ -27,6 +27,7 @@ from pathlib import Path
 
 import requests
 
+from cyoa.addresses import audience_report
 from cyoa.deck.processes import Children
 
 NOTEBOOKS = ("present.ipynb", "presenter.ipynb")
@@ -47,6 +48,9 @@ class Settings:
     deck_port: int = 0
     from_scene: str = ""
     new_talk: bool = False
+    resume: bool = False  # go on with the current talk however long ago it last moved
+    rehearse: bool = False  # a rehearsal talk: never resumed as, nor mixed with, the live one
+    resume_within: float = 30 * 60  # seconds: a restart after a crash is back well within
     theme: str = "dark"
     open_browser: bool = True
     redis_url: str = ""
@@ -59,16 +63,6 @@ class Settings:
 def notebook_dir() -> Path:
     """The repository's ``notebooks/`` (the deck's notebooks live next to the package)."""
     return Path(__file__).resolve().parent.parent / "notebooks"
-
-
-def lan_address() -> str:
-    """This machine's address on the LAN (no packet is sent); loopback when there is none."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        try:
-            probe.connect(("192.0.2.1", 9))  # TEST-NET-1: only picks the outgoing interface
-            return probe.getsockname()[0]
-        except OSError:
-            return "127.0.0.1"
 
 
 def port_free(port: int) -> bool:
@@ -124,8 +118,50 @@ def wait_http(url: str, process: subprocess.Popen, timeout: float, what: str, ta
     raise PresentError(f"{what} did not answer at {url} within {timeout:.0f} s:\n{tail()}")
 
 
+def plan_talk(state: dict, story: str, settings: Settings, now: float) -> tuple[bool, str]:
+    """Resume the current talk, or start a new one? With the reason, said to the presenter.
+
+    A rehearsal never becomes the live talk (nor the other way round). A live talk resumes
+    after a crash or a restart, but not the morning after: one that has not moved for
+    ``resume_within`` seconds is left alone unless ``--resume`` asks for it.
+    """
+    talk = state.get("talk", "?")
+    kind = "rehearsal" if settings.rehearse else "live talk"
+    if settings.new_talk:
+        return True, f"a new {kind} (--new-talk)"
+    if state.get("story") != story or not state.get("scene"):
+        return True, f"a new {kind}"
+    if bool(state.get("rehearsal")) != settings.rehearse:
+        if settings.resume:
+            raise PresentError(
+                f"the current talk {talk} is "
+                + ("a rehearsal" if state.get("rehearsal") else "the live talk")
+                + ", and a rehearsal never becomes the live talk (nor the other way round): "
+                "drop --resume to start a new one, or "
+                + ("add" if state.get("rehearsal") else "drop")
+                + " --rehearse to go on with it."
+            )
+        was = "a rehearsal" if state.get("rehearsal") else "the live talk"
+        return True, (
+            f"a new {kind}: the last talk ({talk}) was {was}; "
+            f"its votes stay apart (cyoa results --talk {talk})"
+        )
+    idle = now - float(state.get("updated") or 0)
+    ago = f"{idle / 3600:.1f} h" if idle >= 3600 else f"{max(idle, 0) / 60:.0f} min"
+    if settings.resume:
+        return False, f"resuming {talk} (--resume; last move {ago} ago)"
+    if idle > settings.resume_within:
+        return True, (
+            f"a new {kind}: the last one ({talk}) last moved {ago} ago (--resume to go on with it)"
+        )
+    return False, f"resuming {talk}, last move {ago} ago (--new-talk to start over)"
+
+
 def prepare_talk(vote_url: str, token: str, settings: Settings) -> dict:
-    """Resume the current talk of this story, or start a new one; apply ``--from``."""
+    """Resume the current talk of this story, or start a new one; apply ``--from``.
+
+    The answer is the talk's state plus ``why``: what was decided and why, for the presenter.
+    """
     from cyoa.deck.client import VoteClient
     from cyoa.deck.deck import load_story
 
@@ -134,16 +170,18 @@ def prepare_talk(vote_url: str, token: str, settings: Settings) -> dict:
     state = client.state()
     if state is None:
         raise PresentError(f"the vote server at {vote_url} refused the presenter token")
-    fresh = settings.new_talk or state.get("story") != story.name or not state.get("scene")
+    fresh, why = plan_talk(state, story.name, settings, time.time())
     if fresh:
-        client.start_talk(story.name)
+        started = client.start_talk(story.name, rehearsal=settings.rehearse)
+        if started is None:
+            raise PresentError(f"the vote server at {vote_url} did not start a new talk")
     if settings.from_scene:
         if settings.from_scene not in story.by_id:
             raise PresentError(f"no scene {settings.from_scene!r} in story {story.name!r}")
         state = client.put_state(settings.from_scene, [settings.from_scene], story.name)
     elif fresh:
         state = client.put_state(story.start, [story.start], story.name)
-    return state or {}
+    return {**(state or {}), "why": why}
 
 
 def voila_argv(root: Path, settings: Settings) -> list[str]:
@@ -184,6 +222,8 @@ def start(settings: Settings, children: Children) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "CYOA_PRESENTER_TOKEN"}
     env.update(settings.extra_env)
     env.update(CYOA_STATE_DIR=str(settings.state_dir), CYOA_PRESENTER_TOKEN=token)
+    if settings.public_url:  # Twilio's signatures and the vote's origin check use it too
+        env["CYOA_PUBLIC_URL"] = settings.public_url
     if settings.redis_url:
         env["REDIS_URL"] = settings.redis_url
     vote_url = f"http://127.0.0.1:{settings.port}"
@@ -201,7 +241,7 @@ def start(settings: Settings, children: Children) -> dict[str, str]:
         lambda: children.log_tail("voteserver"),
     )
     state = prepare_talk(vote_url, token, settings)
-    audience = settings.public_url or f"http://{lan_address()}:{settings.port}/"
+    audience, address_lines = audience_report(settings.port, settings.public_url)
     deck_root = settings.state_dir / "deck"
     deck_root.mkdir(parents=True, exist_ok=True)
     for name in NOTEBOOKS:  # only these two get a pre-heated kernel
@@ -237,16 +277,23 @@ def start(settings: Settings, children: Children) -> dict[str, str]:
         "vote_url": vote_url,
         "scene": str(state.get("scene", "")),
         "talk": str(state.get("talk", "")),
+        "why": str(state.get("why", "")),
+        "rehearsal": "yes" if state.get("rehearsal") else "",
+        "addresses": "\n".join(address_lines),
     }
 
 
 def announce(urls: dict[str, str], settings: Settings) -> str:
+    kind = "REHEARSAL" if urls.get("rehearsal") else "talk"
     lines = [
-        f"cyoa present: talk {urls['talk']} at scene {urls['scene']!r}",
+        f"cyoa present: {kind} {urls['talk']} at scene {urls['scene']!r}",
+        f"  ({urls['why']})" if urls.get("why") else "",
         f"  deck (projector): {urls['deck_url']}",
         f"  presenter view:   {urls['presenter_url']}",
         f"  audience URL:     {urls['audience_url']}",
+        *([urls["addresses"]] if urls.get("addresses") else []),
     ]
+    lines = [line for line in lines if line]
     if settings.sms_number:
         lines.append(f"  SMS number:       {settings.sms_number} (text the option's number)")
     lines += [

@@ -64,11 +64,28 @@ def test_next_at_an_open_vote_closes_it_then_follows_the_winner(talk: Talk) -> N
     assert talk.path == ["start", "pick", "right"]
 
 
-def test_offline_close_decides_on_the_last_tally(talk: Talk) -> None:
-    talk.update("pick", results("open", **{"3": 4}))
+def test_without_the_final_count_next_asks_for_a_pick_and_never_uses_an_old_tally(
+    talk: Talk,
+) -> None:
+    talk.update("pick", results("open", **{"3": 4}))  # the last tally polled before the close
     talk.close_vote()
-    assert talk.next(online=False).outcome == "moved"
-    assert talk.scene.id == "middle"
+    step = talk.next(online=False)
+    assert step.outcome == "pick" and "No final count" in step.message and "1-3" in step.message
+    assert talk.scene.id == "pick" and talk.decided() is None
+    assert talk.next(online=False).outcome == "pick"  # pressing again never guesses either
+    talk.update("pick", results("closed", **{"3": 4, "1": 7}))  # the close's answer arrives
+    assert talk.next().outcome == "moved"
+    assert talk.scene.id == "left"
+
+
+def test_reset_forgets_the_votes_and_the_pick_and_opens_the_vote_again(talk: Talk) -> None:
+    talk.update("pick", results("closed", **{"1": 40}))
+    talk.pick(1)
+    talk.back()
+    assert talk.reset().outcome == "reset"
+    assert not talk.is_closed() and talk.decided() is None
+    assert talk.tally().total == 0 and talk.tally().status == "open"
+    assert talk.next().outcome == "closing"  # next closes the fresh vote, as at the start
 
 
 @pytest.mark.parametrize("votes", [{}, {"1": 3, "2": 3}], ids=["empty", "tie"])

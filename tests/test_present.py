@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from cyoa.cli import main
 from cyoa.deck import load_story
-from cyoa.present import PresentError, lan_address, single_run, voila_argv
+from cyoa.present import PresentError, Settings, plan_talk, single_run, voila_argv
 from voteserver.store import Option
 
 
@@ -25,12 +25,9 @@ def test_a_second_run_with_the_same_state_dir_is_refused(tmp_path: Path) -> None
 
 
 def test_voila_is_pre_heated_and_loopback_only(tmp_path: Path) -> None:
-    from cyoa.present import Settings
-
     argv = voila_argv(tmp_path, Settings(story=tmp_path, state_dir=tmp_path, deck_port=9))
     assert "--preheat_kernel=True" in argv and "--pool_size=1" in argv
     assert "--Voila.ip=127.0.0.1" in argv and "--template=cyoa" in argv
-    assert lan_address().count(".") == 3
 
 
 def test_results_prints_the_path_with_each_tally_and_writes_the_export(
@@ -69,3 +66,76 @@ def test_results_for_an_unknown_talk_is_a_clean_error(redis_url: str, tmp_path: 
     )
     assert result.exit_code == 1
     assert "no talk 'never-held'" in result.output and "Traceback" not in result.output
+
+
+NOW = 1_900_000_000.0
+
+
+def current(**state) -> dict:
+    """The current talk as GET /api/state reports it: the wsgi story, moved a minute ago."""
+    return {"talk": "t1", "story": "wsgi", "scene": "welcome", "updated": NOW - 60, **state}
+
+
+def plan(state: dict, **settings) -> tuple[bool, str]:
+    return plan_talk(state, "wsgi", Settings(story=Path("."), state_dir=Path("."), **settings), NOW)
+
+
+def test_a_crash_in_the_live_talk_resumes_where_it_was() -> None:
+    fresh, why = plan(current())
+    assert not fresh and why.startswith("resuming t1") and "1 min ago" in why
+
+
+def test_the_mornings_rehearsal_never_becomes_the_afternoons_talk() -> None:
+    fresh, why = plan(current(rehearsal=True))
+    assert fresh and "was a rehearsal" in why and "cyoa results --talk t1" in why
+    with pytest.raises(PresentError, match="a rehearsal never becomes the live talk"):
+        plan(current(rehearsal=True), resume=True)
+    fresh, _why = plan(current(rehearsal=True), rehearse=True)
+    assert not fresh  # going on with the rehearsal is fine
+    fresh, why = plan(current(), rehearse=True)
+    assert fresh and "a new rehearsal" in why  # a rehearsal never lands in the live talk
+
+
+def test_yesterdays_talk_is_not_resumed_unless_asked() -> None:
+    stale = current(updated=NOW - 20 * 3600)
+    fresh, why = plan(stale)
+    assert fresh and "20.0 h ago" in why and "--resume" in why
+    fresh, why = plan(stale, resume=True)
+    assert not fresh and "--resume" in why
+
+
+def test_another_story_or_new_talk_starts_afresh() -> None:
+    assert plan(current(story="other"))[0]
+    assert plan(current(), new_talk=True) == (True, "a new live talk (--new-talk)")
+
+
+def test_prepare_talk_keeps_a_rehearsal_apart_from_the_live_talk(start_server) -> None:
+    """Against a real vote server: rehearse, vote, then go live: the room sees a clean talk."""
+    import requests
+    from conftest import PRESENTER_TOKEN
+
+    from cyoa.present import prepare_talk
+
+    server = start_server()
+    auth = {"Authorization": f"Bearer {PRESENTER_TOKEN}"}
+    story = load_story()
+    settings = Settings(story=story.root, state_dir=Path("."), rehearse=True)
+    rehearsal = prepare_talk(server.url, PRESENTER_TOKEN, settings)
+    assert rehearsal["rehearsal"] is True and rehearsal["scene"] == story.start
+    moved = requests.put(
+        server.url + "/api/state",
+        json={"scene": "pets", "path": ["welcome", "pets"]},
+        headers=auth,
+        timeout=5,
+    )
+    assert moved.status_code == 200
+    again = prepare_talk(server.url, PRESENTER_TOKEN, settings)  # a rehearsal restarted
+    assert again["talk"] == rehearsal["talk"] and again["scene"] == "pets"
+
+    live = prepare_talk(
+        server.url, PRESENTER_TOKEN, Settings(story=story.root, state_dir=Path("."))
+    )
+    assert live["talk"] != rehearsal["talk"] and live["rehearsal"] is False
+    assert live["scene"] == story.start and "was a rehearsal" in live["why"]
+    state = requests.get(server.url + "/api/state", headers=auth, timeout=5).json()
+    assert state["talk"] == live["talk"] and state["path"] == [story.start]

@@ -67,6 +67,8 @@ class TalkState:
     path: list[str] = field(default_factory=list)
     open_poll: str = ""
     updated: float = 0.0
+    rehearsal: bool = False  # a rehearsal never becomes the live talk (cyoa present --rehearse)
+    clock: float = 0.0  # when the presenter's clock started: the talk's start, or a restart
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -105,8 +107,13 @@ class VoteStore:
             self._talk_cache = (talk, now + max_age)
         return talk
 
-    def start_talk(self, talk: str | None = None, story: str = "") -> str:
-        """Begin a new run of a story (or resume ``talk``) and make it the current talk."""
+    def start_talk(
+        self, talk: str | None = None, story: str = "", rehearsal: bool = False
+    ) -> str:
+        """Begin a new run of a story (or resume ``talk``) and make it the current talk.
+
+        ``rehearsal`` marks a new talk as a rehearsal for good: resuming it keeps the mark.
+        """
         talk = talk or time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
         if not keys.valid_id(talk):
             raise StoreError("talk ids are 1-64 letters, digits, '.', '_' or '-'")
@@ -114,6 +121,7 @@ class VoteStore:
         pipe = self.redis.pipeline()
         pipe.zadd(keys.talks(), {talk: now}, nx=True)
         pipe.hsetnx(keys.talk_info(talk), "started", now)
+        pipe.hsetnx(keys.talk_info(talk), "rehearsal", int(rehearsal))
         if story:
             pipe.hset(keys.talk_info(talk), "story", story)
         pipe.set(keys.current_talk(), talk)
@@ -134,7 +142,14 @@ class VoteStore:
             path=json.loads(raw["path"]) if raw.get("path") else [],
             open_poll=raw.get("open_poll", ""),
             updated=float(raw.get("updated") or 0),
+            rehearsal=raw.get("rehearsal") == "1",
+            clock=float(raw.get("clock") or raw.get("started") or 0),
         )
+
+    def restart_clock(self, talk: str) -> TalkState:
+        """Start the presenter's clock again from now (after a rehearsal run-through)."""
+        self.redis.hset(keys.talk_info(talk), "clock", time.time())
+        return self.get_state(talk)
 
     def put_state(
         self, talk: str, scene: str, path: list[str] | None = None, story: str | None = None

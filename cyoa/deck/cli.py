@@ -23,7 +23,21 @@ import click
 )
 @click.option("--deck-port", type=int, default=0, help="Voilà's port (loopback). [port + 1]")
 @click.option("--state-dir", envvar="CYOA_STATE_DIR", default="", help="Votes, logs, lock.")
-@click.option("--new-talk", is_flag=True, help="Start a new talk instead of resuming this story's.")
+@click.option("--new-talk", is_flag=True, help="Start a new talk instead of resuming one.")
+@click.option(
+    "--resume", is_flag=True, help="Go on with the current talk, however long ago it moved."
+)
+@click.option(
+    "--rehearse",
+    is_flag=True,
+    help="A rehearsal: its votes, path and clock never become the live talk's.",
+)
+@click.option(
+    "--public-url",
+    envvar="CYOA_PUBLIC_URL",
+    default="",
+    help="The audience URL for the QR code (a tunnel, a proxy, another address).",
+)
 @click.option("--theme", type=click.Choice(["dark", "light"]), default="dark", show_default=True)
 def present(
     story: str | None,
@@ -33,9 +47,20 @@ def present(
     deck_port: int,
     state_dir: str,
     new_talk: bool,
+    resume: bool,
+    rehearse: bool,
+    public_url: str,
     theme: str,
 ) -> None:
-    """Start the vote server and the deck; print the URLs; Ctrl-C stops everything."""
+    """Start the vote server and the deck; print the URLs; Ctrl-C stops everything.
+
+    A live talk resumes after a crash or restart (if it moved in the last 30 minutes);
+    otherwise a new one starts. A rehearsal (--rehearse) is a talk of its own.
+    """
+    if new_talk and resume:
+        raise click.UsageError("--new-talk and --resume contradict each other")
+    if public_url and not public_url.startswith(("http://", "https://")):
+        raise click.BadParameter("must start with http:// or https://", param_hint="--public-url")
     from cyoa.present import PresentError, Settings
     from cyoa.present import present as run
     from voteserver.settings import load_config
@@ -48,10 +73,12 @@ def present(
         deck_port=deck_port or port + 1,
         from_scene=from_scene,
         new_talk=new_talk,
+        resume=resume,
+        rehearse=rehearse,
         theme=theme,
         open_browser=not no_browser,
         redis_url=config.redis_url,
-        public_url=config.public_url,
+        public_url=public_url or config.public_url,
         sms_number=config.twilio_number,
         token=config.presenter_token,
     )

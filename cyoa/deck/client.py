@@ -15,6 +15,11 @@ from urllib.parse import urlsplit
 import requests
 
 TIMEOUT = 0.6  # seconds: a loopback server answers in milliseconds; a dead one is skipped
+# Closing a vote is the one call whose answer decides the branch: wait longer than the
+# server's own Redis timeout (CYOA_REDIS_TIMEOUT, 1 s by default, plus its 0.5 s margin), so a
+# slow fsync at that moment gives the final tally, not a timeout.
+CLOSE_TIMEOUT = 3.0
+CLOSE_ATTEMPTS = 2
 
 
 class VoteClient:
@@ -27,6 +32,12 @@ class VoteClient:
         self.error = ""
         self.failure: requests.RequestException | None = None  # why the last call got no answer
         self._local = threading.local()  # one requests.Session per thread: sessions aren't shared
+        # The deck calls from the kernel's thread and the sync thread. The offline state is
+        # set by the call that *started* last, so a slow old answer (success or failure)
+        # landing after a newer one cannot flip the badge back and forth.
+        self._state_lock = threading.Lock()
+        self._started = 0
+        self._settled = 0
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
 
     @classmethod
@@ -46,17 +57,29 @@ class VoteClient:
     def call(self, method: str, path: str, **kwargs: Any) -> requests.Response | None:
         """One request; None (and ``offline``) when the server cannot be reached or fails."""
         kwargs.setdefault("timeout", self.timeout)
+        with self._state_lock:
+            self._started += 1
+            ticket = self._started
         try:
             response = self.session.request(method, self.base_url + path, **kwargs)
         except requests.RequestException as error:
-            self.offline, self.error, self.failure = True, type(error).__name__, error
+            self._settle(ticket, type(error).__name__, error)
             return None
-        self.failure = None
         if response.status_code >= 500:
-            self.offline, self.error = True, f"HTTP {response.status_code}"
+            self._settle(ticket, f"HTTP {response.status_code}")
             return None
-        self.offline, self.error = False, ""
+        self._settle(ticket, "")
         return response
+
+    def _settle(
+        self, ticket: int, error: str, failure: requests.RequestException | None = None
+    ) -> None:
+        """Record a call's outcome, unless a call started after it has already spoken."""
+        with self._state_lock:
+            if ticket < self._settled:
+                return
+            self._settled = ticket
+            self.offline, self.error, self.failure = bool(error), error, failure
 
     def _json(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self.call(method, path, **kwargs)
@@ -85,8 +108,11 @@ class VoteClient:
         """``{"current", "talks": [{"talk", "started"}]}``."""
         return self._json("GET", "/api/talks")
 
-    def start_talk(self, story: str, talk: str | None = None) -> dict[str, Any] | None:
-        return self._json("POST", "/api/talks", json={"talk": talk, "story": story})
+    def start_talk(
+        self, story: str, talk: str | None = None, rehearsal: bool = False
+    ) -> dict[str, Any] | None:
+        body = {"talk": talk, "story": story, "rehearsal": rehearsal}
+        return self._json("POST", "/api/talks", json=body)
 
     def define_poll(
         self, poll: str, question: str, options: list[dict[str, Any]], scene: str = ""
@@ -95,8 +121,22 @@ class VoteClient:
         return self._json("PUT", f"/api/polls/{poll}", json=body)
 
     def action(self, poll: str, action: str) -> dict[str, Any] | None:
-        """``open``, ``close`` or ``reset`` a poll; its results afterwards."""
-        return self._json("POST", f"/api/polls/{poll}/{action}")
+        """``open``, ``close`` or ``reset`` a poll; its results afterwards.
+
+        A close is retried, with a timeout longer than the server's: its answer is the
+        final tally the branch is decided on.
+        """
+        if action != "close":
+            return self._json("POST", f"/api/polls/{poll}/{action}")
+        for _attempt in range(CLOSE_ATTEMPTS):
+            results = self._json("POST", f"/api/polls/{poll}/close", timeout=CLOSE_TIMEOUT)
+            if results is not None or not self.offline:
+                return results
+        return None
+
+    def restart_clock(self) -> dict[str, Any] | None:
+        """Start the talk's clock again from now; the talk state afterwards."""
+        return self._json("POST", "/api/clock")
 
     def results(self, poll: str) -> dict[str, Any] | None:
         return self._json("GET", f"/api/polls/{poll}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import os
 import threading
+import time
 import traceback
 from typing import TYPE_CHECKING
 
@@ -25,6 +26,9 @@ if TYPE_CHECKING:
 
     from cyoa.deck.client import VoteClient
     from story.model import Story
+
+
+NO_PHONES_WARNING = 30.0  # seconds of an open vote with no phone before the presenter is told
 
 
 def load_story(path: str | os.PathLike | None = None) -> Story:
@@ -69,7 +73,9 @@ class Deck:
         self.talk = Talk(story)
         self.lock = threading.RLock()
         self.error = ""
-        self.talk_started = 0.0
+        self.talk_started = 0.0  # the talk clock's start (epoch seconds), from the server
+        self.rehearsal = False  # this talk is a rehearsal (cyoa present --rehearse)
+        self.audience: int | None = None  # phones with the audience page open (server's count)
         self._qr = ""
         self._scenes: dict[str, str] = {}
         self.demos = DemoPanel(story.root, self.refresh)
@@ -115,7 +121,8 @@ class Deck:
 
     # -- actions (keys, clicker, presenter buttons) -----------------------------------------
     def act(self, action: str) -> Step:
-        """Do one action by name: next, back, pick:N, close, reopen, demo, theme, jump:ID."""
+        """Do one action by name: next, back, pick:N, close, reopen, reset, clock, demo,
+        theme, jump:ID. Never calls the network: the sync loop carries it to the server."""
         talk, step = self.talk, Step("stay")
         with self.lock:
             if action == "next":
@@ -129,6 +136,12 @@ class Deck:
             elif action == "reopen" and talk.poll:
                 step = talk.reopen()
                 self.sync.reopen.add(talk.poll)
+            elif action == "reset" and talk.poll:
+                step = talk.reset()
+                self.sync.reopen.discard(talk.poll)
+                self.sync.resets.add(talk.poll)
+            elif action == "clock":
+                self.sync.restart_clock = True
             elif action == "demo" and talk.scene.demo:
                 self.demos.run(talk.scene.demo)
             elif action == "theme":
@@ -182,9 +195,32 @@ class Deck:
         return render.demo_html(name, output, state)
 
     def badge_html(self) -> str:
+        rehearsal = '<span class="cyoa-rehearsal">rehearsal</span> ' if self.rehearsal else ""
         if self.client is None:
             return '<span class="cyoa-offline">no vote server: pick with 1-9</span>'
         if self.client.offline:
             why = html.escape(self.client.error)
-            return f'<span class="cyoa-offline" title="{why}">offline</span>'
-        return ""
+            return f'{rehearsal}<span class="cyoa-offline" title="{why}">offline</span>'
+        return rehearsal
+
+    def phones_html(self, now: float | None = None) -> str:
+        """How many phones have the audience page open, while a vote is open.
+
+        "0 phones" long after the join panel went up means the room cannot reach the URL
+        (a VPN address, client isolation on the venue's Wi-Fi): say so, and what to check.
+        """
+        if self.talk.choice is None or self.audience is None:
+            return ""
+        count = self.audience
+        text = f"{count} phone{'' if count == 1 else 's'} with the audience page open"
+        waited = (now or time.monotonic()) - self.sync.arrived_at
+        arrived = self.sync.arrived == self.talk.scene.id
+        if count == 0 and arrived and waited >= NO_PHONES_WARNING:
+            url = html.escape(self.audience_url)
+            return (
+                f'<p class="cyoa-phones cyoa-warning">{text} after {int(waited)} s: can phones '
+                f"reach <b>{url}</b>? Try it on your own phone, on the venue's Wi-Fi; "
+                "cyoa present listed this laptop's other addresses at start "
+                "(restart with --public-url to change it).</p>"
+            )
+        return f'<p class="cyoa-phones">{text}</p>'

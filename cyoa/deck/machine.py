@@ -42,7 +42,8 @@ class Tally:
 
 @dataclass(frozen=True)
 class Step:
-    """What a key press did: ``moved``, ``closing``, ``pick``, ``confirm``, ``end`` or ``stay``."""
+    """What a key press did: ``moved``, ``closing``, ``pick``, ``confirm``, ``reopen``,
+    ``reset``, ``end`` or ``stay``."""
 
     outcome: str
     message: str = ""
@@ -95,11 +96,13 @@ class Talk:
         return None
 
     def decided(self) -> Option | None:
-        """The option next would follow now: a pick by hand, else the closed vote's winner."""
+        """The option next would follow now: a pick by hand, else the winner of the final
+        count (the server's tally after the close; never an earlier read)."""
         choice, poll = self.choice, self.poll
         if choice is None or poll is None:
             return None
-        key = self.picks.get(poll) or (self.tally(poll).leader() if self.is_closed(poll) else None)
+        tally = self.tally(poll)
+        key = self.picks.get(poll) or (tally.leader() if tally.final else None)
         return choice.option(key) if key else None
 
     # -- moving --------------------------------------------------------------------------
@@ -111,8 +114,10 @@ class Talk:
     def next(self, online: bool = True) -> Step:
         """Advance: follow ``next``; at a decision, close the vote first, then follow the winner.
 
-        ``online`` says whether a final count can still arrive after a close; offline the
-        last tally read is all there is, so the deck decides on it.
+        A vote decides only on the server's final tally (read after the close). ``online``
+        says whether that count can still arrive: online, next waits for it; offline, the
+        presenter picks by hand. The last tally polled before the close is never used: one
+        slow answer at that moment would pick a branch from old numbers.
         """
         scene, choice, poll = self.scene, self.choice, self.poll
         if choice is None or poll is None:
@@ -124,9 +129,15 @@ class Talk:
             return self._go(choice.option(self.picks[poll]).goto)  # type: ignore[union-attr]
         if not self.is_closed(poll):
             return self.close_vote()
-        if online and not self.tally(poll).final:
-            self.message = "Counting the last votes…"
-            return Step("closing", self.message)
+        numbers = f"1-{len(choice.options)}"
+        if not self.tally(poll).final:
+            if online:
+                self.message = "Counting the last votes…"
+                return Step("closing", self.message)
+            self.message = (
+                f"No final count: the vote server is not answering. Press {numbers} to pick."
+            )
+            return Step("pick", self.message)
         option = self.decided()
         if option is not None:
             return self._go(option.goto)
@@ -135,7 +146,6 @@ class Talk:
             self.picks[poll] = default.key
             return self._go(default.goto)
         why = "No votes" if not self.tally(poll).total else "A tie"
-        numbers = f"1-{len(choice.options)}"
         if default is not None:
             self.confirm = default.key
             self.message = (
@@ -183,6 +193,18 @@ class Talk:
         tally.status, tally.final = "open", False
         self.confirm, self.message = None, ""
         return Step("reopen")
+
+    def reset(self) -> Step:
+        """Forget this decision's votes and pick and let the room vote again (a rehearsal's
+        votes, a prankster's flood); the sync loop resets and reopens the server's poll."""
+        poll = self.poll
+        if poll is None:
+            return Step("stay")
+        self.closing.discard(poll)
+        self.picks.pop(poll, None)
+        self.tallies[poll] = Tally(status="open")
+        self.confirm, self.message = None, "Votes reset: the room votes again."
+        return Step("reset", self.message)
 
     def jump(self, scene_id: str, path: list[str] | None = None) -> Step:
         """Go to any scene (presenter view, ``--from``, a resumed talk); keep a valid path."""

@@ -9,6 +9,7 @@ stops sending heartbeats: a closed browser tab leaves no kernel spinning.
 from __future__ import annotations
 
 import threading
+import time
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -28,7 +29,10 @@ class Sync:
         self.synced: tuple[str, tuple[str, ...]] | None = None  # (scene, path) the server has
         self.seen_updated = 0.0  # the server's ``updated`` of the last state we agreed on
         self.arrived = ""  # the decision scene whose poll is set up
+        self.arrived_at = 0.0  # when (monotonic) that poll was set up: the join panel went up
         self.reopen: set[str] = set()
+        self.resets: set[str] = set()  # polls whose votes the presenter asked to forget
+        self.restart_clock = False
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -65,10 +69,16 @@ class Sync:
                 self.deck.talk.jump(state["scene"], state.get("path") or None)
                 self.synced = (state["scene"], tuple(state.get("path") or ()))
                 self.seen_updated = float(state.get("updated") or 0)
-        talks = client.talks() if client else None
-        for talk in (talks or {}).get("talks", []):
-            if talk.get("talk") == (talks or {}).get("current"):
-                self.deck.talk_started = float(talk.get("started") or 0)
+        if state:
+            self._talk_facts(state)
+
+    def _talk_facts(self, state: dict) -> None:
+        """What the presenter view shows of the talk: its clock, rehearsal mark, phones."""
+        deck = self.deck
+        deck.talk_started = float(state.get("clock") or deck.talk_started or 0)
+        deck.rehearsal = bool(state.get("rehearsal"))
+        audience = state.get("audience")
+        deck.audience = int(audience) if isinstance(audience, int) else None
 
     def tick(self) -> None:
         """One round trip of reconciliation; each step is skipped while the server is down."""
@@ -82,6 +92,11 @@ class Sync:
             deck.fetch_qr()
         self._push_state()
         self._polls()
+        if self.restart_clock:
+            state = client.restart_clock()
+            if state is not None:
+                self.restart_clock = False
+                deck.talk_started = float(state.get("clock") or 0)
         self._follow()
         poll = deck.talk.poll
         if poll and self.arrived == deck.talk.scene.id:
@@ -122,7 +137,14 @@ class Sync:
             if results is not None:
                 with deck.lock:
                     deck.talk.update(poll, results)
-                self.arrived = scene.id
+                self.arrived, self.arrived_at = scene.id, time.monotonic()
+        for each in sorted(self.resets):
+            reset = client.action(each, "reset")
+            results = client.action(each, "open") if reset is not None else None
+            if results is not None:
+                self.resets.discard(each)
+                with deck.lock:
+                    deck.talk.update(each, results)
         for each in sorted(self.reopen):
             results = client.action(each, "open")
             if results is not None:
@@ -143,6 +165,8 @@ class Sync:
         """Adopt a move made elsewhere (the presenter view), unless ours is not yet written."""
         deck = self.deck
         state = deck.client.state()  # type: ignore[union-attr]
+        if state:
+            self._talk_facts(state)
         if not state or float(state.get("updated") or 0) <= self.seen_updated:
             return
         scene, path = state.get("scene", ""), tuple(state.get("path") or ())

@@ -111,13 +111,16 @@ class PresenterView:
         self.current = w.HTML()
         self.upcoming = w.HTML()
         self.live = w.HTML().add_class("cyoa-status")
+        self.phones = w.HTML()
         buttons = []
         for label, action in [
             ("◀ Back", "back"),
             ("Next ▶", "next"),
             ("Close vote", "close"),
             ("Reopen vote", "reopen"),
+            ("Reset votes", "reset"),
             ("Run demo", "demo"),
+            ("Restart clock", "clock"),
         ]:
             button = w.Button(description=label)
             button.on_click(lambda _b, a=action: deck.act(a))
@@ -135,6 +138,7 @@ class PresenterView:
                 w.HBox([self.clock, self.badge]),
                 self.current,
                 self.live,
+                self.phones,
                 self.picks,
                 w.HBox(buttons),
                 w.HBox([self.jump_to, go_button]),
@@ -149,6 +153,7 @@ class PresenterView:
         elapsed = int(time.time() - (deck.talk_started or self.started))
         _set(self.clock, value=f"{elapsed // 60:02d}:{elapsed % 60:02d}")
         _set(self.badge, value=deck.badge_html())
+        _set(self.phones, value=deck.phones_html())
         notes = render.markdown(scene.notes) if scene.notes else "<p><i>no notes</i></p>"
         _set(
             self.current,
