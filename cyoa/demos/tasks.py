@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import requests
@@ -73,6 +73,7 @@ def async_rq_demo(run: Run, pages: int = 4) -> None:
     run.fact("inline_seconds", seconds, "the visitor waited (s)")
     run.step("The same crawl, enqueued: the request returns at once")
     response, seconds = timed_post(server.url("/crawl"), {"pages": pages})
+    answered_at = datetime.now(UTC)
     job_id = response.json()["job"]
     run.show(f"POST /crawl → {response.status_code} after {seconds} s: {response.json()}")
     run.fact("queued_seconds", seconds, "the visitor waited (s)")
@@ -82,6 +83,9 @@ def async_rq_demo(run: Run, pages: int = 4) -> None:
     result = job.return_value()
     run.show(run.short(worker.log_tail(3)))
     run.fact("job_status", str(job.get_status().value), "the job")
+    job.refresh()  # get_status refreshes the status alone; ended_at comes with the rest
+    ended = job.ended_at if job.ended_at.tzinfo else job.ended_at.replace(tzinfo=UTC)
+    run.fact("answered_before_the_job_ended", answered_at < ended, "the visitor did not wait")
     web_pid = response.headers.get("X-App-Pid")
     run.fact("done_by_worker", str(result["pid"]) != web_pid, "done outside the web process")
     run.step("A job scheduled for later (RQ's scheduler runs inside the worker)")
