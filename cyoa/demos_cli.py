@@ -27,6 +27,15 @@ def record_demos(story_dir: Path | None, only: tuple[str, ...]) -> None:
     unknown = [name for name in names if name not in cells]
     if unknown:
         raise click.ClickException(f"no notebook cell tagged demo:{unknown[0]}")
+    from cyoa.demos import demo_names
+
+    foreign = [name for name in names if name not in demo_names()]
+    if foreign:
+        raise click.ClickException(
+            f"demo '{foreign[0]}' is not one of cyoa's own demos, so it cannot be run here: "
+            f"run its notebook cell and put its code and output in recordings/{foreign[0]}.json "
+            "(see story/README.md)"
+        )
     failed = []
     for name in names:
         recording = record_demo(name, "\n\n".join(cells[name]), story.root / RECORDINGS_DIR)

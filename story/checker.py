@@ -10,11 +10,12 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 
-from story.demos import known_demos
+from story.demos import Demos, story_demos
 from story.loader import STORY_FILE
 from story.model import Scene, Story
-from story.paths import count_paths, reachable_from
-from story.problems import Problem
+from story.paths import TooManyPaths, count_paths, loop_links, reachable_from
+from story.problems import Problem, StoryError, blame
+from story.votewords import refusals
 
 MIN_OPTIONS = 2
 MAX_OPTIONS = 9
@@ -28,28 +29,38 @@ ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]*\Z")
 
 @dataclass(frozen=True)
 class Summary:
-    """What ``cyoa check`` reports about a story that passes."""
+    """What ``cyoa check`` reports about a story that passes.
+
+    ``paths`` counts the paths that visit no scene twice (None: too many to count);
+    ``loops`` lists the links that go back to an earlier scene, (from, to).
+    """
 
     scenes: int
     decisions: int
     endings: int
-    paths: int
+    paths: int | None
+    loops: tuple[tuple[str, str], ...] = ()
 
 
 def check_story(story: Story, demos: set[str] | None = None) -> list[Problem]:
     """All problems in ``story``, errors and warnings, sorted by file and line.
 
-    ``demos`` defaults to the names declared next to the story (see ``story.demos``).
+    ``demos`` defaults to the names the story's files allow (see ``story_demos``).
     """
-    if demos is None:
-        demos = known_demos(story.root, story.notebooks_path) if story.root else set()
     problems: list[Problem] = []
+    allowed: Demos | None = Demos(demos, None) if demos is not None else None
+    if allowed is None:
+        try:
+            allowed = story_demos(story)
+        except StoryError as error:  # an unreadable demos.yaml or notebook: say so, go on
+            problems += error.problems
     problems += _duplicate_ids(story)
     if story.start not in story.by_id:
         file = story.root / STORY_FILE if story.root else None
         problems.append(Problem(f"start scene '{story.start}' does not exist", file))
     for scene in story.scenes:
-        problems += _scene_problems(story, scene, demos)
+        with blame(scene.source.file if scene.source else None):
+            problems += _scene_problems(story, scene, allowed)
     problems += _unreachable(story)
     problems += _traps(story)
     return sorted(problems, key=lambda problem: problem.sort_key)
@@ -60,12 +71,17 @@ def errors(problems: list[Problem]) -> list[Problem]:
 
 
 def summarize(story: Story) -> Summary:
-    """Counts for a story that passed the checker (paths need a story without loops)."""
+    """Counts for a story that passed the checker; loops are counted around, not through."""
+    try:
+        paths: int | None = count_paths(story)
+    except TooManyPaths:
+        paths = None
     return Summary(
         scenes=len(story.scenes),
         decisions=len(story.decisions),
         endings=len(story.endings),
-        paths=count_paths(story),
+        paths=paths,
+        loops=tuple(loop_links(story)),
     )
 
 
@@ -88,7 +104,7 @@ def _duplicate_ids(story: Story) -> list[Problem]:
     return problems
 
 
-def _scene_problems(story: Story, scene: Scene, demos: set[str]) -> list[Problem]:
+def _scene_problems(story: Story, scene: Scene, demos: Demos | None) -> list[Problem]:
     problems = []
     if not ID_PATTERN.match(scene.id):
         problems.append(_problem(scene, "id must be lowercase letters, digits and dashes"))
@@ -98,20 +114,9 @@ def _scene_problems(story: Story, scene: Scene, demos: set[str]) -> list[Problem
         problems.append(_problem(scene, f"broken link: next '{scene.next}' is not a scene", "next"))
     if scene.choice is not None:
         problems += _choice_problems(story, scene)
-    if scene.demo is not None and scene.demo not in demos:
-        known = ", ".join(sorted(demos)) or "none declared"
-        where = (
-            f"declared in demos.yaml and tagged demo:<name> in a notebook of {story.notebooks}"
-            if story.notebooks
-            else "declared in demos.yaml"
-        )
-        problems.append(
-            _problem(
-                scene,
-                f"unknown demo '{scene.demo}': a demo must be {where} (known: {known})",
-                "demo",
-            )
-        )
+    if demos is not None and scene.demo is not None and scene.demo not in demos.known:
+        why = demos.why_unknown(scene.demo)
+        problems.append(_problem(scene, f"unknown demo '{scene.demo}': {why}", "demo"))
     if scene.image is not None:
         problems += _image_problems(story, scene)
     problems += _length_warnings(scene)
@@ -137,13 +142,22 @@ def _choice_problems(story: Story, scene: Scene) -> list[Problem]:
             )
         )
     seen_keys: set[str] = set()
-    words: dict[str, str] = {}
+    given = dict(scene.source.lines) if scene.source else {}
     for index, option in enumerate(options):
         field = f"options.{index}"
         if option.key in seen_keys:
             problems.append(_problem(scene, f"duplicate option key '{option.key}'", f"{field}.key"))
         seen_keys.add(option.key)
-        if option.key not in KEYS:
+        if option.key not in KEYS and f"{field}.key" not in given and scene.source:
+            problems.append(
+                _problem(
+                    scene,
+                    f"option {index + 1} has no key, and keys run 1 to 9 (the audience texts "
+                    f"one digit): a choice has at most {MAX_OPTIONS} options",
+                    field,
+                )
+            )
+        elif option.key not in KEYS:
             problems.append(
                 _problem(
                     scene,
@@ -160,17 +174,9 @@ def _choice_problems(story: Story, scene: Scene) -> list[Problem]:
                     f"{field}.goto",
                 )
             )
-        for word in option.sms:
-            if word in words and words[word] != option.key:
-                problems.append(
-                    _problem(
-                        scene,
-                        f"sms word '{word}' means both option {words[word]} and "
-                        f"option {option.key}",
-                        f"{field}.sms",
-                    )
-                )
-            words.setdefault(word, option.key)
+    problems += [
+        _problem(scene, refusal.message, refusal.field) for refusal in refusals(scene.choice)
+    ]
     default = scene.choice.default
     if default is not None and default not in seen_keys:
         problems.append(

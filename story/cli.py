@@ -1,4 +1,4 @@
-"""``cyoa check`` and ``cyoa export``: thin shells over the loader, checker and exporter."""
+"""``cyoa check``, ``cyoa export`` and ``cyoa new``: thin shells over the story package."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import click
 
 from story.checker import check_story, errors, summarize
 from story.export import ExportError, export_steps
-from story.loader import default_story_path, load_story
+from story.loader import STORY_FILE, default_story_path, load_story
 from story.model import Story
-from story.paths import enumerate_paths
-from story.problems import Problem, StoryError
+from story.paths import TooManyPaths, enumerate_paths
+from story.problems import Problem, StoryError, blame, bug_report
 from story.results import ResultsError, load_results
 
 STORY_ARG = click.Path(exists=True, file_okay=False, path_type=Path)
@@ -35,33 +35,107 @@ def _report(problems: list[Problem]) -> None:
         click.echo(str(problem), err=True)
 
 
+LIST_LIMIT = 1000
+"""More paths than anyone reads in a terminal: past this, ``cyoa check`` gives the count only."""
+
+
 @click.command("check")
 @click.argument("story_dir", metavar="[STORY]", required=False, type=STORY_ARG)
 @click.option("--quiet", "-q", is_flag=True, help="Print the counts, not the list of paths.")
-def check(story_dir: Path | None, quiet: bool) -> None:
+@click.option("--watch", "-w", is_flag=True, help="Check again on every save, until Ctrl-C.")
+def check(story_dir: Path | None, quiet: bool, watch: bool) -> None:
     """Check a story (default: the shipped WSGI adventure) and list every path through it."""
+    if watch:
+        from story.watch import watch_story
+
+        root = story_dir or default_story_path()
+        watch_story(root, lambda: _watched_check(root, quiet), click.echo)
+        return
+    failure = _check_report(story_dir, quiet)
+    if failure:
+        raise click.ClickException(failure)
+
+
+def _watched_check(root: Path, quiet: bool) -> None:
+    """One check of ``--watch``: the verdict as ``cyoa check`` prints it, without exiting."""
+    failure = _check_report(root, quiet)
+    if failure:
+        click.echo(f"Error: {failure}", err=True)
+
+
+def _check_report(story_dir: Path | None, quiet: bool) -> str | None:
+    """Check once and print the verdict; the reason it failed, or None when it passed.
+
+    Never raises for a story's content: an error cyoa did not expect becomes one line that
+    names the file and says it is a bug in cyoa.
+    """
+    root = story_dir or default_story_path()
     try:
-        story, problems = load_checked(story_dir)
+        story, problems = load_checked(root)
+        _report(problems)
+        _summary(story, quiet)
     except StoryError as error:
         _report(error.problems)
-        message = f"{plural(len(errors(error.problems)), 'error')}; fix them first"
-        raise click.ClickException(message) from None
-    _report(problems)
-    summary = summarize(story)
+        return f"{plural(len(errors(error.problems)), 'error')}; fix them first"
+    except Exception as error:  # a bug in cyoa: one line, never a traceback
+        click.echo(bug_report(error, root), err=True)
+        return "cyoa could not check this story"
+    click.echo(f"OK: no errors, {plural(len(problems), 'warning')}.")
+    return None
+
+
+def _summary(story: Story, quiet: bool) -> None:
+    with blame(story.root / STORY_FILE if story.root else None):
+        summary = summarize(story)
     click.echo(f"{story.title} ({story.root})")
+    paths = "too many paths" if summary.paths is None else plural(summary.paths, "path")
     counts = [
         plural(summary.scenes, "scene"),
         plural(summary.decisions, "decision"),
         plural(summary.endings, "ending"),
-        plural(summary.paths, "path"),
+        paths,
     ]
     click.echo(f"{', '.join(counts)} from '{story.start}' to an ending")
-    if not quiet:
-        width = len(str(summary.paths))
-        for number, path in enumerate(enumerate_paths(story), start=1):
-            picks = " › ".join(path.labels(story))
-            click.echo(f"{number:>{width}}. {picks} → {path.ending} ({len(path.scenes)} scenes)")
-    click.echo(f"OK: no errors, {plural(len(problems), 'warning')}.")
+    if summary.loops:
+        links = ", ".join(f"{source} → {target}" for source, target in summary.loops)
+        click.echo(
+            f"The talk can loop: {plural(len(summary.loops), 'link')} back to an earlier "
+            f"scene ({links}); a path counts when it visits no scene twice."
+        )
+    if quiet or summary.paths is None:
+        return
+    if summary.paths > LIST_LIMIT:
+        click.echo(f"(more than {LIST_LIMIT} paths: not listed)")
+        return
+    width = len(str(summary.paths))
+    for number, path in enumerate(enumerate_paths(story), start=1):
+        picks = " › ".join(path.labels(story))
+        click.echo(f"{number:>{width}}. {picks} → {path.ending} ({len(path.scenes)} scenes)")
+
+
+@click.command("new")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--title", default="", help="The talk's title. [default: from FOLDER's name]")
+def new(folder: Path, title: str) -> None:
+    """Write a small story into FOLDER (new or empty) that checks and presents at once.
+
+    A title scene, one decision, two branches (one with a demo, one with an image), two
+    endings, speaker notes and a learner notebook; every file says what to change.
+    """
+    from story.scaffold import ScaffoldError, write_starter
+
+    try:
+        written = write_starter(folder, title)
+    except (ScaffoldError, OSError) as error:
+        raise click.ClickException(str(error)) from None
+    for path in written:
+        click.echo(f"  wrote {path}")
+    click.echo(
+        f"A new story in {folder}. Next:\n"
+        f"  cyoa check {folder} --watch     # checks again on every save\n"
+        f"  cyoa present {folder} --rehearse  # a rehearsal: its votes never count for the talk\n"
+        "The story format: story/README.md."
+    )
 
 
 @click.command("export")
@@ -90,6 +164,9 @@ def export(paths: tuple[Path, ...], results: Path | None) -> None:
         _report(error.problems)
         message = f"{plural(len(errors(error.problems)), 'error')}; not exporting"
         raise click.ClickException(message) from None
+    except Exception as error:  # a bug in cyoa: one line, never a traceback
+        click.echo(bug_report(error, story_dir or default_story_path()), err=True)
+        raise click.ClickException("cyoa could not check this story; not exporting") from None
     _report(problems)
     try:
         room = load_results(results, story) if results else None
@@ -106,9 +183,14 @@ def export(paths: tuple[Path, ...], results: Path | None) -> None:
                 step.run()
     except ExportError as error:
         raise click.ClickException(str(error)) from None
+    except StoryError as error:  # a recording that cannot be read
+        _report(error.problems)
+        raise click.ClickException("export stopped; fix the file above") from None
+    except TooManyPaths as error:
+        raise click.ClickException(f"cannot list every path of this story: {error}") from None
     click.echo(
         f"Wrote {plural(len(story.scenes), 'scene page')} to {out}; open {out / 'index.html'}"
     )
 
 
-commands: list[click.Command] = [check, export]
+commands: list[click.Command] = [check, export, new]

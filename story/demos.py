@@ -1,18 +1,23 @@
 """Where demo names are declared: ``demos.yaml`` in the story folder, name -> one-line summary.
 
-Everything that needs demo names goes through ``known_demos`` (and ``demo_summaries``), so a
-later change can read them from the learner notebooks without touching the checker.
+A story that names its notebooks folder (``notebooks:`` in story.yaml) also needs each demo
+as a code cell tagged ``demo:<name>`` in one of the notebooks there (any ``*.ipynb``).
+Everything that needs demo names goes through ``known_demos`` (and ``demo_summaries``).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
-from story.problems import Problem, StoryError
+from story.loader import STORY_FILE
+from story.model import Story
+from story.problems import Problem, StoryError, blame
+from story.textfile import read_text
 
 DEMOS_FILE = "demos.yaml"
 RECORDINGS_DIR = "recordings"
@@ -33,29 +38,51 @@ def demo_summaries(story_root: Path) -> dict[str, str]:
     if not file.is_file():
         return {}
     try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+        with blame(file):
+            data = yaml.safe_load(read_text(file)) or {}
     except yaml.YAMLError as error:
-        raise StoryError([Problem(f"not valid YAML: {error}", file)]) from None
+        mark = getattr(error, "problem_mark", None)
+        reason = str(getattr(error, "problem", None) or error).strip()
+        line = mark.line + 1 if mark is not None else None
+        raise StoryError([Problem(f"not valid YAML: {reason}", file, line)]) from None
     if not isinstance(data, dict) or not all(isinstance(name, str) for name in data):
         raise StoryError([Problem("must map each demo name to a one-line description", file)])
     return {name: str(summary or "").strip() for name, summary in data.items()}
 
 
 def notebook_demos(notebooks: Path) -> dict[str, list[str]]:
-    """Each demo name tagged ``demo:<name>`` in the learner notebooks, with its cells' code.
+    """Each demo name tagged ``demo:<name>`` in the notebooks folder, with its cells' code.
 
-    The notebooks are the one source of a demo's code: the learner runs them top to bottom,
-    the deck runs the tagged cells. Read as JSON, so the story needs no Jupyter packages.
+    Every ``*.ipynb`` in the folder counts, whatever its name: the notebooks are the one
+    source of a demo's code, which the learner runs top to bottom. Read as JSON, so the
+    story needs no Jupyter packages.
     """
     found: dict[str, list[str]] = {}
-    for path in sorted(Path(notebooks).glob("learn-*.ipynb")):
-        for cell in json.loads(path.read_text(encoding="utf-8")).get("cells", []):
+    for path in sorted(Path(notebooks).glob("*.ipynb")):
+        with blame(path):
+            cells = _cells(path)
+        for cell in cells:
             source = cell.get("source", "")
-            source = "".join(source) if isinstance(source, list) else str(source)
-            for tag in cell.get("metadata", {}).get("tags", []):
-                if cell.get("cell_type") == "code" and tag.startswith(DEMO_TAG):
-                    found.setdefault(tag[len(DEMO_TAG) :], []).append(source)
+            source = "".join(map(str, source)) if isinstance(source, list) else str(source)
+            metadata = cell.get("metadata")
+            tags = metadata.get("tags") if isinstance(metadata, dict) else None
+            for tag in tags if isinstance(tags, list) else []:
+                if cell.get("cell_type") == "code" and str(tag).startswith(DEMO_TAG):
+                    found.setdefault(str(tag)[len(DEMO_TAG) :], []).append(source)
     return found
+
+
+def _cells(path: Path) -> list[dict]:
+    """A notebook's cells; a file that is not a notebook is a problem on that file."""
+    try:
+        data = json.loads(read_text(path))
+    except json.JSONDecodeError as error:
+        problem = Problem(f"not a notebook: invalid JSON ({error.msg})", path, error.lineno)
+        raise StoryError([problem]) from None
+    cells = data.get("cells") if isinstance(data, dict) else None
+    if not isinstance(cells, list):
+        raise StoryError([Problem("not a notebook: it has no list of cells", path)])
+    return [cell for cell in cells if isinstance(cell, dict)]
 
 
 def known_demos(story_root: Path, notebooks: Path | None = None) -> set[str]:
@@ -72,5 +99,56 @@ def demo_recording(story_root: Path, name: str) -> Recording | None:
     file = Path(story_root) / RECORDINGS_DIR / f"{name}.json"
     if not file.is_file():
         return None
-    data = json.loads(file.read_text(encoding="utf-8"))
+    try:
+        data = json.loads(read_text(file))
+    except json.JSONDecodeError as error:
+        raise StoryError([Problem(f"invalid JSON: {error.msg}", file, error.lineno)]) from None
+    if not isinstance(data, dict):
+        raise StoryError([Problem('must be {"code": ..., "output": ...}', file)])
     return Recording(code=str(data.get("code", "")), output=str(data.get("output", "")))
+
+
+@dataclass(frozen=True)
+class Demos:
+    """The demo names a story may use, and why a name would be refused."""
+
+    declared: set[str]
+    tagged: set[str] | None  # None: the story names no notebooks folder
+    notebooks: str = ""
+
+    @property
+    def known(self) -> set[str]:
+        return self.declared if self.tagged is None else self.declared & self.tagged
+
+    def why_unknown(self, name: str) -> str:
+        known = ", ".join(sorted(self.known))
+        if self.tagged is None and not known:
+            return f"a demo must be declared in {DEMOS_FILE}, and this story declares none"
+        if self.tagged is None:
+            return f"a demo must be declared in {DEMOS_FILE} (known: {known})"
+        rule = (
+            f"a demo must be declared in {DEMOS_FILE} and tagged demo:<name> in a notebook "
+            f"of {self.notebooks}"
+        )
+        if name in self.declared:
+            return f"{rule}; '{name}' is declared, but no code cell there is tagged demo:{name}"
+        if name in self.tagged:
+            return f"{rule}; '{name}' is tagged, but not declared in {DEMOS_FILE}"
+        return f"{rule} (known: {known or 'none is both yet'})"
+
+
+def story_demos(story: Story) -> Demos:
+    """What ``demos.yaml`` declares and, if story.yaml names them, the notebooks tag."""
+    if story.root is None:
+        return Demos(set(), None)
+    declared = set(demo_summaries(story.root))
+    if story.notebooks_path is None:
+        return Demos(declared, None)
+    if not story.notebooks_path.is_dir():  # the checker's error; the deck loads the story
+        file = story.root / STORY_FILE
+        text = read_text(file)
+        found = re.search(r"^notebooks:", text, re.M)
+        line = text[: found.start()].count("\n") + 1 if found else None
+        message = f"notebooks: '{story.notebooks}' is not a folder (it is relative to this file)"
+        raise StoryError([Problem(message, file, line)])
+    return Demos(declared, set(notebook_demos(story.notebooks_path)), story.notebooks)

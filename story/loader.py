@@ -8,14 +8,16 @@ presenter sees them all in one run.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 from markdown_it import MarkdownIt
 
-from story.model import Choice, Ending, Option, Scene, Source, Story
-from story.problems import Problem, StoryError
+from story.model import Choice, Ending, Option, Scene, Source, Story, field_line
+from story.problems import Problem, StoryError, blame
+from story.textfile import read_text
 
 STORY_FILE = "story.yaml"
 SCENES_DIR = "scenes"
@@ -27,6 +29,13 @@ STORY_FIELDS = ("name", "title", "start", "description", "notebooks")
 OPTIONAL_FIELDS = ("description", "notebooks")
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)^(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S | re.M)
+_OPENING = re.compile(r"\A---[ \t]*(?:\r?\n|\Z)")
+_ID_LINE = re.compile(r"^id:[ \t]*[\"']?([a-z0-9][a-z0-9-]*)", re.M)
+EMPTY_WAY = {
+    "next": "name the scene that comes next (next: <id>)",
+    "choice": "give it a question and options (see story/README.md)",
+    "ending": "say how this path ends (ending: You went left)",
+}
 _markdown = MarkdownIt("commonmark")
 
 
@@ -44,16 +53,21 @@ def load_story(root: Path | str) -> Story:
     """Load the story in folder ``root``; raise StoryError listing every file that is unusable."""
     root = Path(root)
     problems: list[Problem] = []
-    meta = _load_meta(root, problems)
+    with blame(root / STORY_FILE):
+        meta = _load_meta(root, problems)
     files = scene_files(root)
     if not files and not problems:
         problems.append(Problem(f"no scenes: no .md files under {SCENES_DIR}/", root / SCENES_DIR))
     scenes = []
     for file in files:
         try:
-            scenes.append(parse_scene(file.read_text(encoding="utf-8"), file))
+            with blame(file):
+                scenes.append(parse_scene(read_text(file), file))
         except StoryError as error:
-            problems.extend(error.problems)
+            scene = guess_id(file)
+            problems.extend(
+                replace(problem, scene=problem.scene or scene) for problem in error.problems
+            )
     if problems:
         raise StoryError(problems)
     return Story(
@@ -67,13 +81,28 @@ def load_story(root: Path | str) -> Story:
     )
 
 
+def guess_id(file: Path) -> str | None:
+    """The ``id:`` line of a scene file that cannot be parsed, so its problems name the scene."""
+    try:
+        text = file.read_bytes()[:4000].decode("utf-8", errors="replace")
+    except OSError:
+        return None
+    found = _ID_LINE.search(text)
+    return found[1] if found else None
+
+
 def _load_meta(root: Path, problems: list[Problem]) -> dict[str, str]:
     file = root / STORY_FILE
     if not file.is_file():
         problems.append(Problem(f"no {STORY_FILE}: a story folder names its title and start", file))
         return {}
     try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+        text = read_text(file)
+        data = yaml.safe_load(text) or {}
+        lines = dict(_field_lines(yaml.compose(text, Loader=yaml.SafeLoader), first_line=1))
+    except StoryError as error:
+        problems.extend(error.problems)
+        return {}
     except yaml.YAMLError as error:
         problems.append(Problem(f"not valid YAML: {_yaml_reason(error)}", file, _yaml_line(error)))
         return {}
@@ -84,18 +113,25 @@ def _load_meta(root: Path, problems: list[Problem]) -> dict[str, str]:
     for name in STORY_FIELDS:
         value = data.get(name, "" if name in OPTIONAL_FIELDS else None)
         if not isinstance(value, str) or (name not in OPTIONAL_FIELDS and not value.strip()):
-            problems.append(Problem(f"'{name}' must be a non-empty text", file))
+            problems.append(Problem(f"'{name}' must be a non-empty text", file, lines.get(name)))
         else:
             meta[name] = value.strip()
     for name in data:
         if name not in STORY_FIELDS:
-            problems.append(Problem(f"unknown field '{name}'", file))
+            known = ", ".join(STORY_FIELDS)
+            problems.append(
+                Problem(f"unknown field '{name}' (known: {known})", file, lines.get(name))
+            )
     return meta
 
 
 def parse_scene(text: str, file: Path) -> Scene:
     """Parse one scene file: YAML front matter, then the slide, then ``## Speaker notes``."""
     match = _FRONT_MATTER.match(text)
+    if match is None and _OPENING.match(text):
+        raise StoryError(
+            [Problem("front matter never ends: add a --- line after its last field", file, 1)]
+        )
     if match is None:
         raise StoryError([Problem("no front matter: the file must start with a --- line", file, 1)])
     try:
@@ -147,7 +183,7 @@ class _Fields:
         self.problems: list[Problem] = []
 
     def problem(self, message: str, field: str) -> None:
-        line = self.lines.get(field, self.lines.get("id", 2))
+        line = field_line(self.lines, field) or 2
         self.problems.append(Problem(message, self.file, line, self.scene_id))
 
     def text(self, data: dict, name: str, field: str, required: bool = False) -> str | None:
@@ -167,6 +203,9 @@ class _Fields:
     def scene(self, data: dict, body: str, notes: str, source: Source) -> Scene:
         self.unknown(data, SCENE_FIELDS, "")
         scene_id = self.text(data, "id", "id", required=True) or ""
+        for name, hint in EMPTY_WAY.items():
+            if name in data and (data[name] is None or data[name] == ""):
+                self.problem(f"'{name}' is empty: {hint}", name)
         ways = [name for name in ("next", "choice", "ending") if data.get(name) is not None]
         if len(ways) > 1:
             self.problem(f"has {' and '.join(ways)}: a scene goes on in exactly one way", ways[1])
@@ -213,7 +252,7 @@ class _Fields:
         if not isinstance(sms, list) or not all(isinstance(word, str) for word in sms):
             hint = ""
             if isinstance(sms, list) and any(isinstance(word, bool) for word in sms):
-                hint = ' (write "yes" and "no" in quotes: bare, YAML reads them as true/false)'
+                hint = ' (quote words such as "no" and "off": bare, YAML reads them as true/false)'
             self.problem(f"'sms' must be a list of words{hint}", f"{field}.sms")
             sms = []
         key = self.text(data, "key", f"{field}.key") or str(index + 1)

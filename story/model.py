@@ -23,8 +23,21 @@ class Source:
 
     def line(self, name: str) -> int | None:
         """The line of front-matter field ``name`` (``options.1.goto``), or of the id."""
-        found = dict(self.lines)
-        return found.get(name, found.get("id"))
+        return field_line(dict(self.lines), name)
+
+
+def field_line(lines: dict[str, int], name: str) -> int | None:
+    """The line of field ``name``, else of the nearest field holding it, else of the id.
+
+    A missing ``options.1.goto`` points at option 2's line (``options.1``), not at the id,
+    so the author lands on the option that lacks it.
+    """
+    while True:
+        if name in lines:
+            return lines[name]
+        if "." not in name:
+            return lines.get("id")
+        name = name.rsplit(".", 1)[0]
 
 
 @dataclass(frozen=True)

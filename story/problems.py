@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -43,3 +45,33 @@ def _display(path: Path) -> str:
     absolute = Path(path).resolve()
     here = Path(os.getcwd()).resolve()
     return str(absolute.relative_to(here)) if absolute.is_relative_to(here) else str(absolute)
+
+
+@contextlib.contextmanager
+def blame(file: Path | None) -> Iterator[None]:
+    """Mark an unexpected error raised in this block with the file being read or checked.
+
+    ``cyoa check`` turns such an error into one line naming that file (see ``bug_report``)
+    instead of a traceback; the innermost ``blame`` wins.
+    """
+    try:
+        yield
+    except StoryError:
+        raise
+    except Exception as error:
+        if file is not None and getattr(error, "story_file", None) is None:
+            with contextlib.suppress(AttributeError):
+                error.story_file = file  # type: ignore[attr-defined]
+        raise
+
+
+def bug_report(error: BaseException, fallback: Path | None) -> str:
+    """One line for an error cyoa did not expect: the file, what broke, and whose fault."""
+    file = getattr(error, "story_file", None) or fallback
+    where = f"{_display(file)}: " if file is not None else ""
+    reason = f"{type(error).__name__}: {error}".strip().rstrip(":")
+    reason = " ".join(reason.split())[:300]
+    return (
+        f"{where}error: cyoa failed on this file ({reason}). This is a bug in cyoa, not in "
+        "your story: please report it with this line."
+    )

@@ -258,7 +258,7 @@ def test_a_loop_with_a_way_out_is_allowed(tmp_path: Path) -> None:
               question: Really?
               options:
                 - {key: "1", label: Back, goto: pick}
-                - {key: "2", label: Stop, goto: right}
+                - {key: "2", label: Finish, goto: right}
             ---
             """
         },

@@ -5,13 +5,14 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from story.checker import check_story, errors
 from story.loader import load_story
 from story.model import Choice, Ending, Option, Scene, Story
 from story.paths import count_paths, enumerate_paths, reachable_from
+from story.votewords import refusals
 from story.writer import write_story
 
 DEMOS = ("app", "gunicorn", "postgres")
@@ -69,6 +70,7 @@ def stories(draw: st.DrawFn) -> Story:
                 options.append(Option(str(number), draw(words), target, sms))
             default = draw(st.none() | st.sampled_from([option.key for option in options]))
             choice = Choice(draw(words), tuple(options), default)
+            assume(not refusals(choice))  # e.g. two labels "0": a text "0" votes for one only
             scenes.append(Scene(**fields, choice=choice))
     return Story(
         name="random",
