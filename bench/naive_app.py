@@ -1,8 +1,8 @@
 """The benchmark's yardstick: a naive vote endpoint that does one HINCRBY and nothing else.
 
-``bench/votes.py`` serves it next to the real vote server, under the same WSGI server (same
-kind, workers and threads, through :func:`voteserver.serve.run_wsgi`) and on the same Redis,
-so the ratio between the two isolates what the real vote path costs: the signed cookie,
+``bench/votes.py`` serves it next to the real vote server, under the same server (granian,
+the same front, workers and threads, through :func:`voteserver.serve.run_wsgi`) and on the
+same Redis, so the ratio between the two isolates what the real vote path costs: the signed cookie,
 the CSRF token, the poll and choice checks, rate limits and the one-ballot-per-voter script.
 It lives in ``bench/``, not in ``voteserver/``, so production never has this route.
 
@@ -17,7 +17,7 @@ import functools
 from flask import Flask, jsonify, request
 
 from voteserver.app import connect
-from voteserver.serve import SERVERS, run_wsgi
+from voteserver.serve import run_wsgi
 from voteserver.settings import load_config
 
 
@@ -50,11 +50,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--prefix", default="cyoa-bench:naive", help="Redis key prefix")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--server", choices=SERVERS, default="")
     args = parser.parse_args(argv)
     config = load_config({"port": args.port, "workers": args.workers}, environ={})
     loader = functools.partial(create_naive_app, args.redis_url, args.prefix)
-    run_wsgi(loader, config, args.threads, args.server)
+    run_wsgi(loader, config, args.threads)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,11 @@ def record_demos(story_dir: Path | None, only: tuple[str, ...]) -> None:
 
     story = load_story(story_dir or default_story_path())
     if story.notebooks_path is None:
-        raise click.ClickException("this story names no notebooks folder (story.yaml)")
+        raise click.ClickException(
+            f"story.yaml's notebooks: '{story.notebooks}' is not a folder (cyoa check says why)"
+            if story.notebooks
+            else "this story names no notebooks folder (story.yaml)"
+        )
     cells = notebook_demos(story.notebooks_path)
     names = sorted({s.demo for s in story.scenes if s.demo} if not only else set(only))
     unknown = [name for name in names if name not in cells]

@@ -52,6 +52,7 @@ class Settings:
     rehearse: bool = False  # a rehearsal talk: never resumed as, nor mixed with, the live one
     resume_within: float = 30 * 60  # seconds: a restart after a crash is back well within
     theme: str = "dark"
+    watch: bool = False  # the deck reloads the story on every save (cyoa/deck/reload.py)
     open_browser: bool = True
     redis_url: str = ""
     public_url: str = ""
@@ -61,8 +62,37 @@ class Settings:
 
 
 def notebook_dir() -> Path:
-    """The repository's ``notebooks/`` (the deck's notebooks live next to the package)."""
-    return Path(__file__).resolve().parent.parent / "notebooks"
+    """The shipped notebooks (``cyoa.notebooks``): the wheel's, or the checkout's own."""
+    from cyoa.shipped import notebook_folder
+
+    return notebook_folder()
+
+
+def check_voila() -> None:
+    """Voilà is installed, and its lab template still holds what the deck's template removes."""
+    from importlib.util import find_spec
+
+    if find_spec("voila") is None:
+        raise PresentError(
+            "cyoa present needs the deck extra (Voilà): pip install 'cyoa[deck]' "
+            "(or pipx install 'cyoa[deck]')"
+        )
+    from cyoa.deck.template import TemplateChanged, check_lab_template
+
+    try:
+        check_lab_template()
+    except TemplateChanged as error:
+        raise PresentError(str(error)) from None
+
+
+def voila_changed(log: Path, offset: int) -> str:
+    """The error of cyoa.deck.kernels saying Voilà's pool changed, if this run logged one."""
+    with contextlib.suppress(OSError), log.open("rb") as file:
+        file.seek(offset)
+        for line in file.read().decode(errors="replace").splitlines():
+            if "VoilaChanged:" in line:
+                return line.strip()
+    return ""
 
 
 def port_free(port: int) -> bool:
@@ -164,8 +194,13 @@ def prepare_talk(vote_url: str, token: str, settings: Settings) -> dict:
     """
     from cyoa.deck.client import VoteClient
     from cyoa.deck.deck import load_story
+    from story.problems import StoryError
 
-    story = load_story(settings.story)
+    try:
+        story = load_story(settings.story)
+    except StoryError as error:  # the talk needs the story's name and first scene
+        why = f"the story does not load (cyoa check {settings.story}):\n{error}"
+        raise PresentError(why) from None
     client = VoteClient(vote_url, token, timeout=5)
     state = client.state()
     if state is None:
@@ -218,6 +253,7 @@ def start(settings: Settings, children: Children) -> dict[str, str]:
     source = notebook_dir()
     if not all((source / name).is_file() for name in NOTEBOOKS):
         raise PresentError(f"the deck's notebooks are missing from {source}")
+    check_voila()
     token = settings.token or persistent_secret(settings.state_dir, "presenter_token")
     env = {k: v for k, v in os.environ.items() if k != "CYOA_PRESENTER_TOKEN"}
     env.update(settings.extra_env)
@@ -252,6 +288,7 @@ def start(settings: Settings, children: Children) -> dict[str, str]:
         CYOA_SMS_NUMBER=settings.sms_number,
         CYOA_STORY=str(settings.story),
         CYOA_THEME=settings.theme,
+        CYOA_WATCH="1" if settings.watch else "",
         JUPYTER_PATH=os.pathsep.join(
             p for p in (str(TEMPLATES), os.environ.get("JUPYTER_PATH", "")) if p
         ),
@@ -260,6 +297,8 @@ def start(settings: Settings, children: Children) -> dict[str, str]:
     ready.unlink(missing_ok=True)
     env["CYOA_READY_FILE"] = str(ready)
     progress(f"starting Voilà on port {settings.deck_port}…")
+    voila_log = children.logs / "voila.log"  # appended to by every run: read only this one's
+    log_start = voila_log.stat().st_size if voila_log.exists() else 0
     voila = children.start("voila", voila_argv(deck_root, settings), env)
     deck_base = f"http://127.0.0.1:{settings.deck_port}"
     tail = lambda: children.log_tail("voila")  # noqa: E731
@@ -267,6 +306,9 @@ def start(settings: Settings, children: Children) -> dict[str, str]:
     progress("rendering the first slide in a pre-heated kernel…")
     deadline = time.monotonic() + FIRST_SLIDE_WAIT
     while not ready.exists() and time.monotonic() < deadline and voila.poll() is None:
+        changed = voila_changed(voila_log, log_start)
+        if changed:  # not a slow start: this Voilà is not the one the deck was written for
+            raise PresentError(changed)
         time.sleep(0.1)
     if not ready.exists():  # the deck still works: its first load renders in a new kernel
         progress(f"the first slide is not pre-rendered yet; see {children.logs / 'voila.log'}")
@@ -296,6 +338,8 @@ def announce(urls: dict[str, str], settings: Settings) -> str:
     lines = [line for line in lines if line]
     if settings.sms_number:
         lines.append(f"  SMS number:       {settings.sms_number} (text the option's number)")
+    if settings.watch:
+        lines.append(f"  watching:         {settings.story} (a save reloads both windows)")
     lines += [
         f"  vote server:      {urls['vote_url']} (state in {settings.state_dir})",
         "Keys: → next · ← back · 1-9 pick · c close vote · o reopen · d demo · f fullscreen",

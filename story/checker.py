@@ -25,6 +25,10 @@ MAX_SLIDE_WORDS = 110
 MAX_SLIDE_LINES = 18
 """More lines than fit a projector at a readable size."""
 ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]*\Z")
+MIN_TIME_LIMIT = 10
+"""Fewer seconds than a room needs to scan the QR code and tap."""
+MAX_TIME_LIMIT = 3600
+"""An hour: longer is no limit at all (leave it out and close the vote by hand)."""
 
 
 @dataclass(frozen=True)
@@ -182,7 +186,24 @@ def _choice_problems(story: Story, scene: Scene) -> list[Problem]:
         problems.append(
             _problem(scene, f"default '{default}' is not one of the option keys", "choice.default")
         )
-    return problems
+    return problems + _time_limit_problems(scene)
+
+
+def _time_limit_problems(scene: Scene) -> list[Problem]:
+    limit = scene.choice.time_limit if scene.choice else None
+    if limit is None or MIN_TIME_LIMIT <= limit <= MAX_TIME_LIMIT:
+        return []
+    if limit < MIN_TIME_LIMIT:
+        why = (
+            f"time_limit {limit} is too short: give the room at least {MIN_TIME_LIMIT} "
+            "seconds to scan the code and vote"
+        )
+    else:
+        why = (
+            f"time_limit {limit} is over an hour ({MAX_TIME_LIMIT} seconds): leave it out "
+            "and close the vote by hand"
+        )
+    return [_problem(scene, why, "choice.time_limit")]
 
 
 def _image_problems(story: Story, scene: Scene) -> list[Problem]:

@@ -15,6 +15,7 @@ from story.problems import Problem, StoryError, blame, bug_report
 from story.results import ResultsError, load_results
 
 STORY_ARG = click.Path(exists=True, file_okay=False, path_type=Path)
+FORMAT_DOC = Path(__file__).resolve().parent / "README.md"  # shipped in the wheel too
 
 
 def load_checked(story_dir: Path | None) -> tuple[Story, list[Problem]]:
@@ -134,7 +135,7 @@ def new(folder: Path, title: str) -> None:
         f"A new story in {folder}. Next:\n"
         f"  cyoa check {folder} --watch     # checks again on every save\n"
         f"  cyoa present {folder} --rehearse  # a rehearsal: its votes never count for the talk\n"
-        "The story format: story/README.md."
+        f"The story format: {FORMAT_DOC}"
     )
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 
 from story.loader import STORY_FILE
-from story.model import Story
+from story.model import PACKAGE_PREFIX, Story
 from story.problems import Problem, StoryError, blame
 from story.textfile import read_text
 
@@ -142,13 +142,19 @@ def story_demos(story: Story) -> Demos:
     if story.root is None:
         return Demos(set(), None)
     declared = set(demo_summaries(story.root))
-    if story.notebooks_path is None:
+    if not story.notebooks:
         return Demos(declared, None)
-    if not story.notebooks_path.is_dir():  # the checker's error; the deck loads the story
+    folder = story.notebooks_path
+    if folder is None or not folder.is_dir():  # the checker's error; the deck loads the story
         file = story.root / STORY_FILE
         text = read_text(file)
         found = re.search(r"^notebooks:", text, re.M)
         line = text[: found.start()].count("\n") + 1 if found else None
-        message = f"notebooks: '{story.notebooks}' is not a folder (it is relative to this file)"
+        where = (
+            "no installed Python package has that folder"
+            if story.notebooks.startswith(PACKAGE_PREFIX)
+            else "it is relative to this file"
+        )
+        message = f"notebooks: '{story.notebooks}' is not a folder ({where})"
         raise StoryError([Problem(message, file, line)])
-    return Demos(declared, set(notebook_demos(story.notebooks_path)), story.notebooks)
+    return Demos(declared, set(notebook_demos(folder)), story.notebooks)

@@ -23,7 +23,7 @@ STORY_FILE = "story.yaml"
 SCENES_DIR = "scenes"
 NOTES_HEADING = "speaker notes"
 SCENE_FIELDS = ("id", "title", "image", "alt", "demo", "next", "choice", "ending")
-CHOICE_FIELDS = ("question", "options", "default")
+CHOICE_FIELDS = ("question", "options", "default", "hide_results", "time_limit")
 OPTION_FIELDS = ("key", "label", "goto", "sms")
 STORY_FIELDS = ("name", "title", "start", "description", "notebooks")
 OPTIONAL_FIELDS = ("description", "notebooks")
@@ -238,7 +238,30 @@ class _Fields:
             question=self.text(data, "question", "choice.question", required=True) or "",
             options=tuple(option for option in options if option is not None),
             default=self.text(data, "default", "choice.default"),
+            hide_results=self.flag(data, "hide_results", "choice.hide_results"),
+            time_limit=self.seconds(data, "time_limit", "choice.time_limit"),
         )
+
+    def flag(self, data: dict, name: str, field: str) -> bool:
+        """A yes-or-no field: absent is False; anything but true or false is a problem."""
+        value = data.get(name, False)
+        if not isinstance(value, bool):
+            self.problem(f"'{name}' must be true or false, not {_shown(value)}", field)
+            return False
+        return value
+
+    def seconds(self, data: dict, name: str, field: str) -> int | None:
+        """A whole number of seconds, or None when absent (the checker judges its range)."""
+        value = data.get(name)
+        if name not in data:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.problem(
+                f"'{name}' must be a whole number of seconds ({name}: 45), not {_shown(value)}",
+                field,
+            )
+            return None
+        return value
 
     def option(self, data: Any, index: int) -> Option | None:
         field = f"options.{index}"
@@ -262,6 +285,13 @@ class _Fields:
             goto=self.text(data, "goto", f"{field}.goto", required=True) or "",
             sms=tuple(word.strip().lower() for word in sms if word.strip()),
         )
+
+
+def _shown(value: Any) -> str:
+    """A bad value as the author wrote it: ``'45s'``, ``2.5``, or "nothing" when empty."""
+    if value is None:
+        return "nothing"
+    return repr(value) if isinstance(value, str) else str(value)
 
 
 def _owner(field: str) -> str:

@@ -8,10 +8,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from importlib.resources import files
 from pathlib import Path
 from typing import Literal
 
 SceneKind = Literal["next", "choice", "ending", "dead end"]
+PACKAGE_PREFIX = "package:"
+"""``notebooks: package:NAME`` names an installed Python package's folder instead of a path."""
+
+
+def package_folder(name: str) -> Path | None:
+    """The folder of installed package ``name`` on disk; None where there is none.
+
+    A story shipped inside a wheel names notebooks shipped in the same wheel this way
+    (``package:cyoa.notebooks``): no relative path holds both in a checkout and once installed.
+    """
+    try:
+        folder = files(name)
+    except (ImportError, TypeError, ValueError):
+        return None
+    return folder if isinstance(folder, Path) and folder.is_dir() else None
 
 
 @dataclass(frozen=True)
@@ -52,11 +68,17 @@ class Option:
 
 @dataclass(frozen=True)
 class Choice:
-    """A decision the room votes on."""
+    """A decision the room votes on, and how the room sees it.
+
+    ``hide_results``: the room sees no counts until the vote closes (no bandwagon);
+    ``time_limit``: seconds after the vote opens when the vote server closes it by itself.
+    """
 
     question: str
     options: tuple[Option, ...]
     default: str | None = None
+    hide_results: bool = False
+    time_limit: int | None = None
 
     def option(self, key: str) -> Option | None:
         return next((option for option in self.options if option.key == key), None)
@@ -121,12 +143,16 @@ class Story:
     start: str
     scenes: tuple[Scene, ...]
     description: str = ""
-    notebooks: str = ""  # folder of the learner notebooks holding the demos, relative to root
+    notebooks: str = ""  # the learner notebooks' folder: relative to root, or package:NAME
     root: Path | None = field(default=None, compare=False, repr=False)
 
     @property
     def notebooks_path(self) -> Path | None:
-        """Where this story's demo cells live, when it names a folder and has a root."""
+        """Where this story's demo cells live: the folder it names (relative to its root) or
+        the installed package's folder (``package:NAME``); None if it names none, or no such
+        package is installed."""
+        if self.notebooks.startswith(PACKAGE_PREFIX):
+            return package_folder(self.notebooks.removeprefix(PACKAGE_PREFIX))
         return (self.root / self.notebooks).resolve() if self.root and self.notebooks else None
 
     @cached_property

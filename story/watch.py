@@ -1,12 +1,14 @@
-"""``cyoa check --watch``: check the story again on every save, until Ctrl-C.
+"""``cyoa check --watch`` and ``cyoa present --watch``: act again on every save.
 
 Watches the story folder and its notebooks folder (which may lie outside it) with
 ``watchfiles``, which uses the system's file events rather than polling. The first check runs
-once the watcher is live, so a save made while it runs is never missed.
+once the watcher is live, so a save made while it runs is never missed. ``cyoa check`` checks
+until Ctrl-C; the deck's kernel reloads its story until told to stop (cyoa/deck/reload.py).
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -32,12 +34,18 @@ def watched_paths(root: Path) -> tuple[Path, ...]:
     return tuple(paths)
 
 
-def watch_story(root: Path, check: Callable[[], object], echo: Callable[[str], None]) -> None:
-    """Run ``check`` now and after every change under ``root``; return quietly on Ctrl-C."""
+def watch_story(
+    root: Path,
+    check: Callable[[], object],
+    echo: Callable[[str], None],
+    stop: threading.Event | None = None,
+) -> None:
+    """Run ``check`` now and after every change under ``root``; return quietly on Ctrl-C,
+    or once ``stop`` is set."""
     try:
-        while True:
+        while stop is None or not stop.is_set():
             paths = watched_paths(root)
-            for changes in _changes(paths):
+            for changes in _changes(paths, stop):
                 if changes is None:  # the watcher is live: the first check of these paths
                     check()
                     echo(f"Watching {', '.join(map(str, paths))} (Ctrl-C to stop)")
@@ -50,12 +58,18 @@ def watch_story(root: Path, check: Callable[[], object], echo: Callable[[str], N
         echo("Stopped watching.")
 
 
-def _changes(paths: tuple[Path, ...]) -> Iterator[list[str] | None]:
+def _changes(
+    paths: tuple[Path, ...], stop: threading.Event | None = None
+) -> Iterator[list[str] | None]:
     """None once the watcher is live, then the names changed by each save (empty: idle)."""
     live = False
     watch_filter = watchfiles.DefaultFilter(ignore_dirs=IGNORED_DIRS)
     for raw in watchfiles.watch(
-        *paths, watch_filter=watch_filter, rust_timeout=READY_MS, yield_on_timeout=True
+        *paths,
+        watch_filter=watch_filter,
+        rust_timeout=READY_MS,
+        yield_on_timeout=True,
+        stop_event=stop,
     ):
         if not live:
             live = True

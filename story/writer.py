@@ -53,6 +53,10 @@ def _front_matter(scene: Scene) -> dict[str, Any]:
         data["choice"] = {"question": scene.choice.question, "options": options}
         if scene.choice.default is not None:
             data["choice"]["default"] = scene.choice.default
+        if scene.choice.hide_results:
+            data["choice"]["hide_results"] = True
+        if scene.choice.time_limit is not None:
+            data["choice"]["time_limit"] = scene.choice.time_limit
     if scene.ending is not None:
         data["ending"] = scene.ending.label
     return data

@@ -68,10 +68,17 @@ def test_first_visit_waits_and_sets_a_signed_private_cookie(client, store, talk_
     for attribute in ("HttpOnly", "SameSite=Lax", "Max-Age=604800"):
         assert attribute in cookie
     assert "Secure" not in cookie
-    assert store.audience(talk_id) == 1
+    assert store.audience(talk_id) == 0  # a page load that drops its cookie adds no one
     https = client.application.test_client().get("/", base_url="https://localhost")
     assert "Secure" in https.headers["Set-Cookie"]
     assert "Set-Cookie" not in client.get("/").headers  # the phone keeps its identity
+    assert store.audience(talk_id) == 1  # and counts once it comes back with its cookie
+
+
+def test_a_script_that_drops_its_cookies_adds_no_phone(client, store, talk_id):
+    for _ in range(20):
+        client.application.test_client().get("/")
+    assert store.audience(talk_id) == 0
 
 
 def test_page_works_without_javascript(phone_client, open_poll):

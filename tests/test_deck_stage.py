@@ -123,7 +123,9 @@ def test_the_presenter_sees_how_many_phones_have_the_page_open(server) -> None:
     warning = deck.phones_html(now=later)
     assert "can phones reach" in warning and server.url in warning
 
-    assert requests.get(server.url + "/", timeout=5).status_code == 200  # a phone joins
+    phone = requests.Session()  # a phone joins: the page, then its live feed, with the cookie
+    assert phone.get(server.url + "/", timeout=5).status_code == 200
+    assert phone.get(server.url + "/api/live", timeout=5).status_code == 200
     deck.sync.tick()
     assert "1 phone with the audience page open" in deck.view.phones.value
     assert "can phones reach" not in deck.phones_html(now=later)
@@ -190,3 +192,40 @@ def test_an_old_failure_cannot_flip_the_badge_to_offline(gated) -> None:
     assert client.call("GET", "/ok", timeout=10) is not None
     slow.join()
     assert not client.offline  # the stale timeout did not undo the newer answer
+
+
+def test_the_presenter_sees_the_cap_at_work_lifts_it_and_discards_a_source(server) -> None:
+    """A script on one address: the cap stops it, the presenter sees it and acts."""
+    from phones import Phone
+
+    deck = deck_at_decision(server, presenter=True)
+    script = [Phone(server.url, "127.0.77.1") for _ in range(8)]  # cookie-less reloads
+    answers = []
+    for phone in script:
+        phone.load()
+        answers.append(phone.vote("2")[0])
+    assert answers.count(200) == 5 and set(answers[5:]) == {403}  # the default cap: 5
+    deck.sync.tick()
+    report = deck.view.sources.value
+    assert "voters per address: 5" in report and "3 refused" in report
+    assert "the cap refused 3 votes" in report  # an alert, in the presenter's words
+    assert deck.view.suspects.options == (deck.suspects()[0],)
+    assert deck.view.moderation.layout.display == "flex"
+
+    deck.act("lift-cap")  # the room shares one connection after all
+    deck.sync.tick()
+    assert "voters per address: no cap" in deck.view.sources.value
+    late = Phone(server.url, "127.0.77.1")
+    late.load()
+    assert late.vote("2")[0] == 200
+    assert deck.client.results("product")["total"] == 6
+
+    deck.act(f"discard:{deck.view.suspects.options[0]}")  # no: it was a prankster
+    deck.sync.tick()
+    results = deck.client.results("product")
+    assert results["total"] == 0 and deck.talk.tally().total == 0
+    assert "6 discarded" in deck.view.sources.value
+    again = Phone(server.url, "127.0.77.1")
+    again.load()
+    assert again.vote("2")[0] == 403  # blocked for this poll
+    assert deck.suspects() == []  # a blocked source is not offered again

@@ -1,33 +1,55 @@
-"""The built wheel carries every file the packages read at run time; conda installs the same.
+"""The wheel is the product: built, installed into a fresh venv, and run from another folder.
 
 A data file left out of ``package-data`` works in a checkout and breaks only for whoever
-installs the wheel (a playbook, a template, a story image missing), so build one and look.
+installs the wheel (a playbook, a template, a notebook missing), and so does a path that
+assumes the repository around the package. So build the wheel, look inside, install it into
+a new venv and run ``cyoa check``, ``export``, ``notebooks`` and ``present`` from elsewhere.
+
+To stay fast and offline the new venv gets the wheel with ``--no-deps``, and sees the
+project venv's dependencies through a ``.pth`` file pointing at a folder of links to them,
+the project's own packages and its editable-install finder left out: ``cyoa``, ``story`` and
+``voteserver`` come from the wheel only (checked below).
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import sysconfig
+import time
 import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import psutil
 import pytest
+import requests
 import yaml
+from conftest import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("cyoa", "voteserver", "story")
 NOT_SHIPPED = ("__pycache__", ".ipynb_checkpoints", ".pyc")
+MARKER = "CYOA_PRESENT_ID"  # cyoa present marks every process it starts with it
 
 pytestmark = pytest.mark.slow
 
 
 def source_files() -> set[str]:
+    """Every file the wheel must hold, by its path inside the wheel."""
     files = set()
-    for package in PACKAGES:
-        for path in (ROOT / package).rglob("*"):
-            relative = path.relative_to(ROOT).as_posix()
+    folders = {package: package for package in PACKAGES} | {"notebooks": "cyoa/notebooks"}
+    for folder, shipped_as in folders.items():
+        for path in (ROOT / folder).rglob("*"):
+            relative = f"{shipped_as}/{path.relative_to(ROOT / folder).as_posix()}"
             if path.is_file() and not any(part in relative for part in NOT_SHIPPED):
                 files.add(relative)
     return files
@@ -36,30 +58,222 @@ def source_files() -> set[str]:
 def clean_copy(dest: Path) -> Path:
     """The sources without build leftovers: a stale ``build/`` would hide a missing file."""
     ignore = shutil.ignore_patterns(*NOT_SHIPPED, "*.egg-info", "build")
-    for package in PACKAGES:
-        shutil.copytree(ROOT / package, dest / package, ignore=ignore)
-    for name in ("pyproject.toml", "README.md"):
+    for folder in (*PACKAGES, "notebooks"):
+        shutil.copytree(ROOT / folder, dest / folder, ignore=ignore)
+    for name in ("pyproject.toml", "setup.py", "README.md"):
         shutil.copy(ROOT / name, dest / name)
     return dest
 
 
-def test_the_wheel_holds_every_package_file(tmp_path: Path) -> None:
-    source = clean_copy(tmp_path / "src")
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel, built from a clean copy with the project venv's (locked) setuptools."""
+    work = tmp_path_factory.mktemp("wheel")
+    source = clean_copy(work / "src")
     pip_wheel = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation"]
     build = subprocess.run(
-        [*pip_wheel, "--wheel-dir", str(tmp_path / "dist"), str(source)],
+        [*pip_wheel, "--wheel-dir", str(work / "dist"), str(source)],
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert build.returncode == 0, build.stdout + build.stderr
-    (wheel,) = (tmp_path / "dist").glob("cyoa-*.whl")
+    (built,) = (work / "dist").glob("cyoa-*.whl")
+    return built
+
+
+@dataclass
+class Installed:
+    """A fresh venv holding the wheel; commands run from a folder outside the repository."""
+
+    venv: Path
+    site_packages: Path
+    elsewhere: Path
+    env: dict[str, str]
+
+    def run(self, *argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            argv, cwd=self.elsewhere, env=self.env, capture_output=True, text=True, timeout=300
+        )
+
+    def cyoa(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return self.run(str(self.venv / "bin" / "cyoa"), *args)
+
+
+def dependencies_view(dest: Path) -> Path:
+    """Links to everything in the project venv's site-packages but the project itself."""
+    site = Path(sysconfig.get_paths()["purelib"])
+    own = re.compile(r"^(cyoa|story|voteserver)([-.].*)?$|^__editable__|\.pth$|^__pycache__$")
+    dest.mkdir()
+    for entry in site.iterdir():
+        if not own.match(entry.name):
+            (dest / entry.name).symlink_to(entry)
+    return dest
+
+
+@pytest.fixture(scope="module")
+def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Installed:
+    work = tmp_path_factory.mktemp("installed")
+    venv = work / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    pip = [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python")]
+    subprocess.run(
+        [*pip, "install", "-q", "--no-deps", "--no-index", str(wheel)], check=True, timeout=300
+    )
+    (site_packages,) = (venv / "lib").glob("python3.*/site-packages")
+    view = dependencies_view(work / "dependencies")
+    (site_packages / "cyoa-test-dependencies.pth").write_text(f"{view}\n")
+    elsewhere = work / "elsewhere"
+    elsewhere.mkdir()
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("CYOA_", "TWILIO_", "PYTHON", "VIRTUAL_ENV", "JUPYTER"))
+        and k != "REDIS_URL"
+    }
+    env.update(
+        PATH=f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}",
+        # Voilà's templates and the widgets' JavaScript are the dependencies' data files, under
+        # the project venv's prefix: the new venv's Jupyter only looks under its own.
+        JUPYTER_PATH=str(Path(sys.prefix) / "share" / "jupyter"),
+    )
+    return Installed(venv, site_packages, elsewhere, env)
+
+
+def test_the_wheel_holds_every_package_file(wheel: Path) -> None:
     shipped = set(zipfile.ZipFile(wheel).namelist())
 
     missing = sorted(source_files() - shipped)
 
     assert not missing, f"left out of the wheel (add them to package-data): {missing}"
     assert "cyoa/demos/company/deploy.yml" in shipped
+    assert {"cyoa/notebooks/present.ipynb", "cyoa/notebooks/learn-1-launch.ipynb"} <= shipped
+
+
+def test_the_venv_runs_the_wheels_code_not_the_repositorys(installed: Installed) -> None:
+    code = (
+        "import json, sys, cyoa, cyoa.notebooks, story, voteserver, voila\n"
+        "mods = (cyoa, cyoa.notebooks, story, voteserver, voila)\n"
+        "finders = [getattr(f, '__name__', type(f).__name__) for f in sys.meta_path]\n"
+        "print(json.dumps({'files': [m.__file__ for m in mods], 'finders': finders}))"
+    )
+    result = installed.run(str(installed.venv / "bin" / "python"), "-c", code)
+    assert result.returncode == 0, result.stderr
+    found = json.loads(result.stdout)
+
+    *ours, voila = map(Path, found["files"])
+    assert all(path.is_relative_to(installed.site_packages) for path in ours), ours
+    assert not voila.is_relative_to(installed.site_packages)  # a dependency, from the view
+    assert not any("Editable" in name for name in found["finders"]), found["finders"]
+
+
+def test_check_export_and_new_work_from_another_folder(installed: Installed) -> None:
+    check = installed.cyoa("check", "--quiet")
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "OK: no errors, 0 warnings." in check.stdout
+    assert str(installed.site_packages) in check.stdout  # the shipped story, from the wheel
+
+    export = installed.cyoa("export", "site")
+    assert export.returncode == 0, export.stdout + export.stderr
+    index = installed.elsewhere / "site" / "index.html"
+    assert "Choose Your Own WSGI Deployment Adventure" in index.read_text()
+
+    new = installed.cyoa("new", "talk")
+    assert new.returncode == 0, new.stdout + new.stderr
+    doc = Path(new.stdout.rsplit("The story format: ", 1)[1].strip())
+    assert doc.is_relative_to(installed.site_packages) and doc.is_file()
+    assert installed.cyoa("check", "--quiet", "talk").returncode == 0
+
+
+def test_cyoa_notebooks_copies_the_learners_notebooks_out(installed: Installed) -> None:
+    first = installed.cyoa("notebooks", "course")
+    again = installed.cyoa("notebooks", "course")
+
+    assert first.returncode == 0, first.stderr
+    copied = sorted(p.name for p in (installed.elsewhere / "course").iterdir())
+    expected = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
+    assert copied == [name for name in expected if name not in ("present.ipynb", "presenter.ipynb")]
+    for name in copied:
+        assert (installed.elsewhere / "course" / name).read_bytes() == (
+            ROOT / "notebooks" / name
+        ).read_bytes()
+    assert again.returncode == 0 and "wrote" not in again.stdout
+
+
+def run_processes(marker: str, pids: list[int]) -> list[psutil.Process]:
+    """Live processes of one ``cyoa present`` run: marked by it, or started by it."""
+    found = {}
+    for process in psutil.process_iter():
+        with contextlib.suppress(psutil.Error):
+            if process.environ().get(MARKER) == marker or process.pid in pids:
+                found[process.pid] = process
+    return list(found.values())
+
+
+def listening(ports: tuple[int | None, ...]) -> list[int]:
+    connections = psutil.net_connections(kind="inet")
+    return sorted({c.laddr.port for c in connections if c.status == "LISTEN"} & set(ports))
+
+
+@pytest.fixture
+def presenting(installed: Installed, tmp_path: Path) -> Iterator[tuple[subprocess.Popen, Path]]:
+    """``cyoa present`` from the wheel, in its own process group, as a terminal starts it."""
+    state, out = tmp_path / "state", tmp_path / "present.out"
+    ports = [str(free_port()), str(free_port())]
+    argv = [str(installed.venv / "bin" / "cyoa"), "present", "--no-browser", "--state-dir"]
+    with out.open("wb") as log:
+        process = subprocess.Popen(
+            [*argv, str(state), "--port", ports[0], "--deck-port", ports[1]],
+            cwd=installed.elsewhere,
+            env={**installed.env, "CYOA_PRESENTER_TOKEN": "presenter-test-token"},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        yield process, state
+    finally:  # a failed test must not leave a talk running
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        with contextlib.suppress(OSError, ValueError):
+            marker = json.loads((state / "present.json").read_text())["marker"]
+            for leftover in run_processes(marker, []):
+                with contextlib.suppress(psutil.Error):
+                    leftover.kill()
+
+
+def wait_announced(process: subprocess.Popen, out: Path) -> dict:
+    """The run's ``present.json``, once it printed its URLs; fail with its output if it died."""
+    deadline = time.monotonic() + 240  # a guard only: ~20 s on a busy 2-core machine
+    while "Press Ctrl-C" not in out.read_text(errors="replace"):
+        assert process.poll() is None, f"cyoa present exited:\n{out.read_text()}"
+        assert time.monotonic() < deadline, f"cyoa present not up:\n{out.read_text()}"
+        time.sleep(0.1)
+    return json.loads((out.parent / "state" / "present.json").read_text())
+
+
+def test_cyoa_present_serves_the_deck_and_ctrl_c_leaves_nothing(presenting) -> None:
+    process, state = presenting
+    out = state.parent / "present.out"
+    info = wait_announced(process, out)
+    ports = (urlsplit(info["vote_url"]).port, urlsplit(info["deck_url"]).port)
+    started = run_processes(info["marker"], list(info["children"].values()))
+    assert len(started) >= 4, started  # the vote server, Voilà and a kernel per notebook
+
+    deck = requests.get(info["deck_url"], timeout=120)
+    assert deck.status_code == 200
+    assert "<title>present</title>" in deck.text
+    assert "cyoa.deck.controller.Controller" in deck.text  # the deck ran in its kernel
+    assert "cdn.jsdelivr.net" not in deck.text  # the wheel's Voilà template is in use
+
+    os.killpg(process.pid, signal.SIGINT)  # Ctrl-C: the terminal signals the foreground group
+    assert process.wait(timeout=120) == 0, out.read_text()
+
+    left = run_processes(info["marker"], [p.pid for p in started])
+    _, alive = psutil.wait_procs(left, timeout=30)
+    assert alive == [], alive
+    assert listening(ports) == []
 
 
 def test_conda_installs_the_same_extras_as_the_test_command() -> None:

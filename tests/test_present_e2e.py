@@ -158,7 +158,7 @@ def test_from_a_scene_and_the_presenter_view_steers_the_deck(tmp_path, browser) 
             "id => document.querySelector('.cyoa-presenter')?.innerText.includes(id)",
             arg=f"({rehearsed.id}, step 1)",
         )
-        presenter.select_option(".cyoa-presenter select", label=f"{target.title} ({target.id})")
+        presenter.select_option(".cyoa-jump select", label=f"{target.title} ({target.id})")
         presenter.click("button:has-text('Jump')")
         wait_title(deck, target.title)  # the projector follows the presenter's jump
         presenter.click("button:has-text('Back')")

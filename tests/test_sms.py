@@ -95,11 +95,14 @@ def test_an_added_field_is_covered_by_the_signature(client, store, talk_id, open
     assert votes(store, talk_id, open_poll)["2"] == 0
 
 
-def test_without_a_token_configured_unsigned_texts_are_accepted(config, store, talk_id, open_poll):
+def test_without_a_token_configured_unsigned_texts_are_still_refused(
+    config, store, talk_id, open_poll
+):
+    """Unsigned, a text is a made-up number: see test_sms_signing for the rehearsal key."""
     app = create_app(replace(config, twilio_auth_token=""))
     response = app.test_client().post("/sms", data=form("1"))
-    assert response.headers["X-Cyoa-Outcome"] == "counted"
-    assert votes(store, talk_id, open_poll)["1"] == 1
+    assert response.status_code == 403
+    assert votes(store, talk_id, open_poll)["1"] == 0
 
 
 def test_public_url_wins_behind_a_proxy(config, store, talk_id, open_poll):

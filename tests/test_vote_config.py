@@ -8,20 +8,30 @@ from click.testing import CliRunner
 
 from cyoa.cli import main
 from voteserver.settings import SETTINGS, load_config, persistent_secret
+from voteserver.settings_doc import END, START, markdown_table, readme_table, rewrite_readme, shown
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 
-def test_every_setting_is_documented_in_the_readme():
-    text = README.read_text()
-    missing = [s.env for s in SETTINGS if f"`{s.env}`" not in text]
-    assert not missing, f"README lacks {missing}"
+def test_the_readme_table_is_the_generated_one_defaults_included():
+    table = readme_table(README.read_text())
+    assert table == markdown_table(), "run: python -m voteserver.settings_doc"
+    for setting in SETTINGS:
+        assert f"| `{setting.env}` | {shown(setting)} | {setting.help} |" in table
 
 
-def test_serve_help_lists_every_environment_variable():
+def test_the_readme_rewrite_keeps_the_text_around_the_table():
+    text = f"before\n{START}| stale |\n{END}\nafter\n"
+    assert rewrite_readme(text) == f"before\n{START}{markdown_table()}{END}\nafter\n"
+
+
+def test_serve_help_lists_every_environment_variable_with_its_default():
     result = CliRunner().invoke(main, ["serve", "--help"])
     assert result.exit_code == 0
-    assert all(s.env in result.output for s in SETTINGS)
+    lines = result.output.splitlines()
+    for setting in SETTINGS:
+        line = next(line for line in lines if line.strip().startswith(setting.env + " "))
+        assert f"[{shown(setting)}]" in line
 
 
 def test_environment_then_flags():

@@ -6,10 +6,10 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, jsonify, request
 
-from voteserver import keys
+from voteserver import bodies, keys
 from voteserver.app import get_store
 from voteserver.auth import has_presenter_token, presenter_only
-from voteserver.openapi import openapi_document
+from voteserver.openapi import POLL_IN, STATE_IN, TALK_IN, openapi_document
 from voteserver.store import Option, StoreError
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -27,13 +27,6 @@ def _poll_id(poll: str) -> str:
     if not keys.valid_id(poll):
         raise StoreError("no such poll", 404)
     return poll
-
-
-def _json_body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise StoreError("expected a JSON object in the request body")
-    return body
 
 
 def public_results(talk: str, poll: str, reveal: bool) -> dict[str, Any] | None:
@@ -59,43 +52,22 @@ def get_poll(poll: str) -> Any:
     return jsonify(results)
 
 
-def _parse_options(raw: Any) -> list[Option]:
-    if not isinstance(raw, list):
-        raise StoreError("options must be a list of {key, label}")
-    options = []
-    for item in raw:
-        if (
-            not isinstance(item, dict)
-            or not isinstance(item.get("key"), str)
-            or not isinstance(item.get("label"), str)
-        ):
-            raise StoreError("each option needs a string key and a string label")
-        words = item.get("words") or []
-        if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
-            raise StoreError("an option's words must be a list of strings")
-        options.append(Option(item["key"], item["label"][:200], tuple(w[:40] for w in words[:10])))
-    return options
-
-
 @bp.put("/polls/<poll>")
 @presenter_only
 def put_poll(poll: str) -> Any:
-    body = _json_body()
-    question = body.get("question")
-    if not isinstance(question, str) or not question.strip():
-        raise StoreError("question must be a non-empty string")
-    hide = body.get("hide_results", False)
-    scene = body.get("scene", "")
-    if not isinstance(hide, bool) or not isinstance(scene, str):
-        raise StoreError("hide_results is a boolean and scene a string")
+    body = bodies.parse(POLL_IN)  # checked and cut as openapi.POLL_IN says
+    options = [
+        Option(item["key"], item["label"], tuple(item.get("words", ()))) for item in body["options"]
+    ]
     talk = _talk()
     outcome = get_store().define_poll(
         talk,
         _poll_id(poll),
-        question.strip()[:300],
-        _parse_options(body.get("options")),
-        hide,
-        scene[:64],
+        body["question"].strip(),
+        options,
+        body.get("hide_results", False),
+        body.get("scene", ""),
+        body.get("time_limit"),
     )
     return jsonify(get_store().results(talk, poll)), 201 if outcome == "created" else 200
 
@@ -124,17 +96,17 @@ def get_state() -> Any:
 @bp.put("/state")
 @presenter_only
 def put_state() -> Any:
-    body = _json_body()
-    scene, path, story = body.get("scene"), body.get("path"), body.get("story")
-    if not isinstance(scene, str) or len(scene) > 200:
-        raise StoreError("scene must be a string")
-    if path is not None and (
-        not isinstance(path, list) or len(path) > 1000 or not all(isinstance(s, str) for s in path)
-    ):
-        raise StoreError("path must be a list of scene ids")
-    if story is not None and not isinstance(story, str):
-        raise StoreError("story must be a string")
+    body = bodies.parse(STATE_IN)
+    scene, path, story = body["scene"], body.get("path"), body.get("story")
     return jsonify(get_store().put_state(_talk(), scene, path, story).as_dict())
+
+
+@bp.post("/clock")
+@presenter_only
+def restart_clock() -> Any:
+    """Start the talk's clock again from now (the presenter view's "Restart clock")."""
+    store = get_store()
+    return jsonify(store.restart_clock(_talk()).as_dict())
 
 
 @bp.get("/talks")
@@ -147,13 +119,9 @@ def list_talks() -> Any:
 @bp.post("/talks")
 @presenter_only
 def start_talk() -> Any:
-    body = request.get_json(silent=True) or {}
-    if not isinstance(body, dict):
-        raise StoreError("expected a JSON object in the request body")
-    talk, story = body.get("talk"), body.get("story", "")
-    if (talk is not None and not isinstance(talk, str)) or not isinstance(story, str):
-        raise StoreError("talk and story must be strings")
-    talk = get_store().start_talk(talk or None, story[:200])
+    body = bodies.parse(TALK_IN, empty={})  # no body: a new talk (invalid JSON: 400)
+    rehearsal = body.get("rehearsal", False)
+    talk = get_store().start_talk(body.get("talk"), body.get("story", ""), rehearsal=rehearsal)
     return jsonify(get_store().get_state(talk).as_dict()), 201
 
 

@@ -18,17 +18,11 @@ REDIS_DOWN = "The vote server cannot reach its database right now; it will recov
 
 
 def connect(url: str, timeout: float = 1.0) -> redis.Redis:
-    """A Redis client that fails fast (the deck and phones must never hang on it)."""
-    from redis.backoff import NoBackoff
-    from redis.retry import Retry
+    """A Redis client that fails fast (the deck and phones must never hang on it): one
+    wait of ``timeout`` at most per request, see :mod:`voteserver.failfast`."""
+    from voteserver import failfast
 
-    return redis.Redis.from_url(
-        url,
-        socket_timeout=timeout,
-        socket_connect_timeout=timeout,
-        retry=Retry(NoBackoff(), 1),
-        health_check_interval=30,
-    )
+    return failfast.connect(url, timeout)
 
 
 def resolve_secrets(config: Config, announce: bool = True) -> Config:
@@ -78,10 +72,11 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
         n = config.trust_proxy
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
 
-    from voteserver import api, audience, health, sms
+    from voteserver import api, audience, health, moderation, sms
 
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(moderation.bp)
     app.register_blueprint(audience.bp)
     app.register_blueprint(sms.bp)
     _register_errors(app)
@@ -110,12 +105,21 @@ def _register_errors(app: Flask) -> None:
         if request.path.startswith("/sms"):
             from voteserver.sms import twiml
 
-            return twiml("Sorry, voting is paused for a moment. Please text again shortly."), 200
+            reply = twiml("Sorry, voting is paused for a moment. Please text again shortly.")
+            reply.headers["X-Cyoa-Outcome"] = "unavailable"
+            return reply, 200
         if wants_json():
             return jsonify(error=REDIS_DOWN), 503, {"Retry-After": "2"}
         from flask import render_template
 
         return render_template("unavailable.html", message=REDIS_DOWN), 503, {"Retry-After": "2"}
+
+    @app.errorhandler(RecursionError)
+    def too_deep(error: RecursionError):
+        """A parser that recursed on a deeply nested body (``json`` does): the body's fault."""
+        if not request.content_length:
+            raise error
+        return jsonify(error="the request body is nested too deeply"), 400
 
     @app.errorhandler(StoreError)
     def refused(error: StoreError):

@@ -87,6 +87,7 @@ def live_view(talk: str, voter: str | None) -> dict[str, Any]:
             "question": results["question"],
             "options": [{"key": o["key"], "label": o["label"]} for o in results["options"]],
             "hide_results": results["hide_results"],
+            "closes_in": results["closes_in"],  # seconds left of a time limit, while open
         },
         "choice": choice,
         "results": {
@@ -158,7 +159,9 @@ def index() -> Response:
     new_voter = voter is None
     if voter is None:
         voter = voters.new_voter_id()
-    _mark_seen(talk, voter, throttle=False)
+    else:  # a phone counts as present once it comes back with its cookie (the page's feed
+        # or refresh does within seconds), so a script that drops cookies adds no one
+        _mark_seen(talk, voter, throttle=False)
     view = live_view(talk, None if new_voter else voter)
     code = request.args.get("m", "")
     kind, text = MESSAGES.get(code, ("", ""))

@@ -12,6 +12,10 @@ from flask import jsonify, request
 from voteserver.app import get_config
 
 
+def _bytes(text: str) -> bytes:
+    return text.encode("utf-8", "surrogatepass")
+
+
 def has_presenter_token() -> bool:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
@@ -20,7 +24,8 @@ def has_presenter_token() -> bool:
         scheme.lower() == "bearer"
         and bool(token)
         and bool(expected)
-        and hmac.compare_digest(token.strip().encode(), expected.encode())
+        # bytes: compare_digest raises on a non-ASCII str; surrogatepass: encode never raises
+        and hmac.compare_digest(_bytes(token.strip()), _bytes(expected))
     )
 
 

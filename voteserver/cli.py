@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import click
 
-from voteserver.settings import SETTINGS, load_config
+from voteserver.settings import load_config
+from voteserver.settings_doc import help_text
 
-SETTINGS_HELP = "\b\nEnvironment variables:\n" + "\n".join(
-    f"  {s.env:<22} {s.help}" for s in SETTINGS
-)
+SETTINGS_HELP = help_text()
 
 
 @click.command(epilog=SETTINGS_HELP)
@@ -16,14 +15,9 @@ SETTINGS_HELP = "\b\nEnvironment variables:\n" + "\n".join(
 @click.option("--port", type=int, help="Port to listen on (CYOA_PORT).")
 @click.option("--workers", type=int, help="Worker processes (CYOA_WORKERS).")
 @click.option(
-    "--threads", type=click.IntRange(1, 64), help="Threads per worker [granian: 2, gunicorn: 4]."
-)
-@click.option(
-    "--server",
-    type=click.Choice(["granian", "gunicorn"]),
-    default="granian",
-    show_default=True,
-    help="WSGI server (granian measured ~2x gunicorn's votes/s: bench/README.md).",
+    "--threads",
+    type=click.IntRange(1, 64),
+    help="Threads per worker that run the app [2] (slow clients never hold one).",
 )
 @click.option("--state-dir", help="Where the embedded Redis keeps its data (CYOA_STATE_DIR).")
 def serve(
@@ -31,14 +25,13 @@ def serve(
     port: int | None,
     workers: int | None,
     threads: int | None,
-    server: str,
     state_dir: str | None,
 ) -> None:
-    """Run the vote server with a production WSGI server until Ctrl-C."""
+    """Run the vote server under granian until Ctrl-C; stalled clients hold no thread."""
     from voteserver.serve import serve as run
 
     config = load_config({"host": host, "port": port, "workers": workers, "state_dir": state_dir})
-    run(config, threads=threads, server=server)
+    run(config, threads=threads)
 
 
 @click.command("sms")
@@ -49,24 +42,35 @@ def serve(
     "--token",
     envvar="TWILIO_AUTH_TOKEN",
     default="",
-    help="Twilio auth token to sign with (TWILIO_AUTH_TOKEN). Empty: unsigned.",
+    help="Key to sign with: the server's TWILIO_AUTH_TOKEN or its SMS rehearsal key. "
+    "Empty: the rehearsal key in the state dir.",
 )
 @click.option("--sid", default="", help="MessageSid (default: a new one). Repeat it to test.")
 @click.option("--sign-url", default="", help="URL to sign, when it differs (CYOA_PUBLIC_URL).")
-def sms(body: str, url: str, sender: str, token: str, sid: str, sign_url: str) -> None:
-    """Send BODY as a correctly signed fake Twilio text message; print the reply."""
+@click.option(
+    "--state-dir", envvar="CYOA_STATE_DIR", default="", help="The server's state dir (its key)."
+)
+def sms(
+    body: str, url: str, sender: str, token: str, sid: str, sign_url: str, state_dir: str
+) -> None:
+    """Send BODY as a correctly signed fake Twilio text message; print the reply.
+
+    Without a token it signs with the SMS rehearsal key that the vote server keeps in its
+    state directory, so it works against `cyoa serve`/`cyoa present` on this machine.
+    """
     import requests
 
-    from voteserver.rehearse import send_sms, unreachable
+    from voteserver.rehearse import send_sms, signing_key, unreachable
 
+    key = signing_key(token, state_dir)
     try:
-        reply = send_sms(url, body, sender, token, sid=sid, sign_url=sign_url)
+        reply = send_sms(url, body, sender, key.key, sid=sid, sign_url=sign_url)
     except requests.RequestException as error:
         raise click.ClickException(unreachable(url, error)) from None
     if reply.status == 403:
+        how = f"signed with {key.origin}" if key.key else f"unsigned ({key.origin})"
         raise click.ClickException(
-            "the server refused the signature (403): does --token match its "
-            "TWILIO_AUTH_TOKEN, and --sign-url its CYOA_PUBLIC_URL?"
+            f"the server refused the signature (403): {reply.text}\nThis text was {how}."
         )
     if reply.status != 200:
         raise click.ClickException(f"the server answered {reply.status}: {reply.text}")
@@ -80,8 +84,16 @@ def sms(body: str, url: str, sender: str, token: str, sid: str, sign_url: str) -
 @click.option("--change-share", type=click.FloatRange(0, 1), default=0.1, show_default=True)
 @click.option("--seed", type=int, default=None, help="Make the crowd reproducible.")
 @click.option("--threads", type=click.IntRange(1, 256), default=16, show_default=True)
-@click.option("--token", envvar="TWILIO_AUTH_TOKEN", default="", help="Twilio token for SMS.")
+@click.option(
+    "--token",
+    envvar="TWILIO_AUTH_TOKEN",
+    default="",
+    help="Key to sign texts with (as cyoa sms). Empty: the state dir's rehearsal key.",
+)
 @click.option("--sign-url", default="", help="URL to sign SMS for, when it differs.")
+@click.option(
+    "--state-dir", envvar="CYOA_STATE_DIR", default="", help="The server's state dir (its key)."
+)
 def rehearse(
     url: str,
     voters: int,
@@ -91,10 +103,13 @@ def rehearse(
     threads: int,
     token: str,
     sign_url: str,
+    state_dir: str,
 ) -> None:
     """Simulate an audience (web and SMS) voting on the open poll; print a summary."""
-    from voteserver.rehearse import RehearsalError
+    from voteserver.rehearse import RehearsalError, signing_key
     from voteserver.rehearse import rehearse as run
+
+    token = signing_key(token, state_dir).key
 
     try:
         summary = run(

@@ -46,7 +46,8 @@ def _poll(talk: str, poll: str, kind: str) -> str:
 
 
 def poll_meta(talk: str, poll: str) -> str:
-    """Hash: question, options (JSON), status, hide_results, scene, timestamps."""
+    """Hash: question, options (JSON), status, hide_results, scene, time_limit, closes_at
+    (the deadline of an open timed poll), timestamps."""
     return _poll(talk, poll, "meta")
 
 
@@ -68,3 +69,28 @@ def poll_sids(talk: str, poll: str) -> str:
 def poll_rate(talk: str, poll: str, kind: str, who: str, window: int) -> str:
     """Fixed-window rate counter for a voter or an address, on the poll's slot."""
     return _poll(talk, poll, f"rate:{kind}:{who}:{window}")
+
+
+def poll_origin(talk: str, poll: str) -> str:
+    """Hash voter id -> the source their ballot was first cast from (for a discard)."""
+    return _poll(talk, poll, "origin")
+
+
+def poll_sources(talk: str, poll: str) -> str:
+    """Hash source -> ballots standing from it: the voters-per-address cap reads it."""
+    return _poll(talk, poll, "sources")
+
+
+def poll_refused(talk: str, poll: str) -> str:
+    """Hash source -> new voters the voters-per-address cap refused."""
+    return _poll(talk, poll, "refused")
+
+
+def poll_blocked(talk: str, poll: str) -> str:
+    """Hash source -> votes refused since the presenter discarded and blocked it."""
+    return _poll(talk, poll, "blocked")
+
+
+def poll_seconds(talk: str, poll: str) -> str:
+    """Hash unix second -> new ballots counted in it (what shows a burst)."""
+    return _poll(talk, poll, "seconds")

@@ -10,23 +10,52 @@ from typing import Any
 
 ID = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"}
 ERROR = {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}}
+# Request bodies. voteserver/bodies.py validates every presenter body against these same
+# schemas. "x-cut-to": longer text (or lists) is cut to that length, not refused: the deck
+# sends labels and questions from story files, and a long one must not stop a talk.
 OPTION_IN = {
     "type": "object",
     "required": ["key", "label"],
     "properties": {
         "key": ID,
-        "label": {"type": "string", "maxLength": 200},
-        "words": {"type": "array", "items": {"type": "string"}, "maxItems": 10},
+        "label": {
+            "type": "string",
+            "x-cut-to": 200,
+            "description": "Cut to 200 characters.",
+        },
+        "words": {
+            "type": "array",
+            "items": {"type": "string", "x-cut-to": 40},
+            "x-cut-to": 10,
+            "description": "Extra words a text message may use for this option; the first "
+            "10 are kept, each cut to 40 characters.",
+        },
     },
 }
 POLL_IN = {
     "type": "object",
     "required": ["question", "options"],
     "properties": {
-        "question": {"type": "string", "minLength": 1, "maxLength": 300},
+        "question": {
+            "type": "string",
+            "pattern": "\\S",
+            "x-cut-to": 300,
+            "description": "Not blank; cut to 300 characters, then stripped.",
+        },
         "options": {"type": "array", "items": OPTION_IN, "minItems": 2, "maxItems": 9},
-        "hide_results": {"type": "boolean"},
-        "scene": {"type": "string", "maxLength": 64},
+        "hide_results": {
+            "type": "boolean",
+            "description": "Counts stay hidden from everyone but the presenter until it closes.",
+        },
+        "scene": {"type": "string", "x-cut-to": 64, "description": "Cut to 64 characters."},
+        "time_limit": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 86400,
+            "nullable": True,
+            "description": "Seconds from each open to the close, which the server enforces "
+            "itself; null or absent: no limit. A change counts from the next open.",
+        },
     },
 }
 RESULTS = {
@@ -52,6 +81,18 @@ RESULTS = {
         "winner": {"type": "string", "nullable": True},
         "hide_results": {"type": "boolean"},
         "scene": {"type": "string"},
+        "time_limit": {"type": "integer", "nullable": True},
+        "closes_at": {
+            "type": "number",
+            "nullable": True,
+            "description": "The deadline (unix seconds, the server's clock), set by the open "
+            "of a poll with a time limit.",
+        },
+        "closes_in": {
+            "type": "number",
+            "nullable": True,
+            "description": "Seconds left while a poll with a time limit is open; else null.",
+        },
     },
 }
 STATE = {
@@ -64,6 +105,8 @@ STATE = {
         "path": {"type": "array", "items": {"type": "string"}},
         "open_poll": {"type": "string"},
         "updated": {"type": "number"},
+        "rehearsal": {"type": "boolean"},
+        "clock": {"type": "number"},
         "audience": {"type": "integer"},
     },
 }
@@ -72,8 +115,22 @@ STATE_IN = {
     "required": ["scene"],
     "properties": {
         "scene": {"type": "string", "maxLength": 200},
-        "path": {"type": "array", "items": {"type": "string"}, "maxItems": 1000},
-        "story": {"type": "string"},
+        "path": {
+            "type": "array",
+            "items": {"type": "string"},
+            "maxItems": 1000,
+            "nullable": True,
+            "description": "The scenes so far; null or absent: unchanged.",
+        },
+        "story": {"type": "string", "nullable": True, "description": "Null: unchanged."},
+    },
+}
+TALK_IN = {
+    "type": "object",
+    "properties": {
+        "talk": {**ID, "nullable": True, "description": "Resume this talk; null: a new id."},
+        "story": {"type": "string", "x-cut-to": 200, "description": "Cut to 200 characters."},
+        "rehearsal": {"type": "boolean", "description": "A rehearsal, not the real talk."},
     },
 }
 TALK_QUERY = {
@@ -104,6 +161,8 @@ def _errors(*codes: int) -> dict[str, Any]:
 
 def openapi_document() -> dict[str, Any]:
     """The document; presenter actions carry the bearer security requirement."""
+    from voteserver.moderation import openapi_paths as moderation_paths
+
     poll_action = {
         "security": SECURED,
         "parameters": [POLL_PATH, TALK_QUERY],
@@ -177,7 +236,10 @@ def openapi_document() -> dict[str, Any]:
                         "303": {"description": "Back to the audience page"},
                         "200": {"description": "Counted (JSON clients)"},
                         "400": {"description": "Refused"},
-                        "403": {"description": "Missing cookie or CSRF token"},
+                        "403": {
+                            "description": "Missing cookie or CSRF token; or refused by the "
+                            "voters-per-address cap or a block"
+                        },
                         "404": {"description": "Unknown poll"},
                         "409": {"description": "Poll not open"},
                         "429": {"description": "Too many votes"},
@@ -204,7 +266,7 @@ def openapi_document() -> dict[str, Any]:
                     },
                     "responses": {
                         "200": {"description": "TwiML reply"},
-                        "403": {"description": "Bad Twilio signature"},
+                        "403": {"description": "Unsigned, or a signature no key matches"},
                     },
                 }
             },
@@ -252,6 +314,14 @@ def openapi_document() -> dict[str, Any]:
                     "responses": {"200": _json(STATE, "State"), **_errors(400, 401, 404, 503)},
                 },
             },
+            "/api/clock": {
+                "post": {
+                    "summary": "Restart the talk's clock from now",
+                    "security": SECURED,
+                    "parameters": [TALK_QUERY],
+                    "responses": {"200": _json(STATE, "State"), **_errors(401, 404, 503)},
+                },
+            },
             "/api/talks": {
                 "get": {
                     "summary": "Every talk this server has seen",
@@ -263,14 +333,8 @@ def openapi_document() -> dict[str, Any]:
                     "security": SECURED,
                     "requestBody": {
                         "required": False,
-                        "content": {
-                            "application/json": {
-                                "schema": {
-                                    "type": "object",
-                                    "properties": {"talk": ID, "story": {"type": "string"}},
-                                }
-                            }
-                        },
+                        "description": "No body: a new talk with a new id.",
+                        "content": {"application/json": {"schema": TALK_IN}},
                     },
                     "responses": {"201": _json(STATE, "Started"), **_errors(400, 401, 503)},
                 },
@@ -297,6 +361,7 @@ def openapi_document() -> dict[str, Any]:
                     },
                 }
             },
+            **moderation_paths(),  # voteserver/moderation.py
             "/api/openapi.json": {
                 "get": {
                     "summary": "This document",

@@ -4,10 +4,17 @@
 fields, ``X-Twilio-Signature``); ``rehearse`` sends a crowd of web and SMS voters at the
 open poll from threads and counts what the server accepted. Both speak only HTTP, so they
 work against a laptop, a tunnel or a VPS alike.
+
+The server counts only signed texts. Without a Twilio token, :func:`signing_key` finds the
+server's SMS rehearsal key in the state directory that ``cyoa serve``/``cyoa present`` use
+on this machine. The simulated web voters all come from this machine's address: the
+server does not cap 127.0.0.1 (see :mod:`voteserver.sources`), but a remote server caps
+them like any shared connection, and the summary says so.
 """
 
 from __future__ import annotations
 
+import os
 import random
 import secrets
 import time
@@ -16,6 +23,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
@@ -23,6 +31,7 @@ from twilio.request_validator import RequestValidator
 
 ACCEPTED = frozenset({"counted", "changed", "unchanged", "duplicate"})
 TIMEOUT = 10.0
+REHEARSAL_KEY_FILE = "sms_rehearsal_key"  # in the server's state dir (voteserver.sms)
 
 
 class RehearsalError(RuntimeError):
@@ -51,6 +60,37 @@ class SmsReply:
     status: int
     outcome: str
     text: str
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """The key texts are signed with ("" for none) and where it came from, for messages."""
+
+    key: str
+    origin: str
+
+
+def signing_key(token: str = "", state_dir: str = "") -> SigningKey:
+    """``token`` (``--token``/``TWILIO_AUTH_TOKEN``), else ``CYOA_SMS_REHEARSAL_KEY``, else
+    the rehearsal key file in ``state_dir`` (``CYOA_STATE_DIR``, else the default one).
+
+    The file is read, never created: a key made here would match no server.
+    """
+    if token:
+        return SigningKey(token, "the given token")
+    if os.environ.get("CYOA_SMS_REHEARSAL_KEY"):
+        return SigningKey(os.environ["CYOA_SMS_REHEARSAL_KEY"], "CYOA_SMS_REHEARSAL_KEY")
+    from voteserver.settings import default_state_dir
+
+    folder = state_dir or os.environ.get("CYOA_STATE_DIR") or str(default_state_dir())
+    path = Path(folder) / REHEARSAL_KEY_FILE
+    try:
+        key = path.read_text().strip()
+    except OSError:
+        key = ""
+    if not key:
+        return SigningKey("", f"no key: no --token, TWILIO_AUTH_TOKEN, or {path}")
+    return SigningKey(key, f"the rehearsal key in {path}")
 
 
 def sms_url(url: str) -> str:
@@ -114,7 +154,7 @@ def send_sms(
         headers["X-Twilio-Signature"] = RequestValidator(token).compute_signature(signed, form)
     response = (session or requests).post(target, data=form, headers=headers, timeout=TIMEOUT)
     outcome = response.headers.get("X-Cyoa-Outcome", "")
-    text = reply_text(response.text) if response.ok else response.text.strip()[:200]
+    text = reply_text(response.text) if response.ok else response.text.strip()[:600]
     return SmsReply(response.status_code, outcome, text)
 
 
@@ -173,6 +213,23 @@ class Summary:
         if self.server:
             tally = ", ".join(f"{o['key']}: {o['votes']}" for o in self.server["options"])
             out.append(f"  server:    total {self.server['total']} ({tally})")
+        out += self.hints()
+        return out
+
+    def hints(self) -> list[str]:
+        """What to do about the refusals a presenter can fix."""
+        out = []
+        if any(why.startswith("web 403 full") for why in self.refused):
+            out.append(
+                "  hint:      the server caps voters per address and every simulated phone "
+                "comes from this machine: lift it for this poll (POST /api/polls/<poll>/cap "
+                '{"voters_per_address": 0}) or set CYOA_VOTERS_PER_ADDRESS=0 on the server'
+            )
+        if any(why.startswith("sms 403") for why in self.refused):
+            out.append(
+                "  hint:      the server refused the texts' signature: pass --token (its "
+                "TWILIO_AUTH_TOKEN, or its state dir's sms_rehearsal_key), or run on its machine"
+            )
         return out
 
 
@@ -218,10 +275,20 @@ def _web_voter(base: str, poll: str, picks: list[str]) -> tuple[int, str, list[s
                 if response.status_code in (200, 303):
                     standing = choice
                 else:
-                    refusals.append(f"web {response.status_code}")
+                    refusals.append(f"web {response.status_code} {_code(response)}".strip())
         except requests.RequestException as error:
             refusals.append(f"web {type(error).__name__}")
     return sent, standing, refusals
+
+
+def _code(response: requests.Response) -> str:
+    """The server's refusal code (``full``, ``slow``...) from a JSON answer, or ""."""
+    try:
+        data = response.json()
+    except ValueError:
+        return ""
+    code = data.get("code") if isinstance(data, dict) else None
+    return code if isinstance(code, str) and code.isidentifier() else ""
 
 
 def _sms_voter(
@@ -238,6 +305,8 @@ def _sms_voter(
         sent += 1
         if reply.status == 200 and reply.outcome in ACCEPTED:
             standing = choice
+        elif reply.status != 200:  # refused before it was read: the signature, mostly
+            refusals.append(f"sms {reply.status}")
         else:
             refusals.append(f"sms {reply.outcome or reply.status}")
     return sent, standing, refusals

@@ -1,12 +1,13 @@
-"""``cyoa serve``: the vote server under a production WSGI server (granian or gunicorn).
+"""``cyoa serve``: the vote server under granian, behind a front that buffers requests.
 
 The master process owns the embedded Redis (when no ``REDIS_URL`` is given): it starts it
 before the workers fork, restarts it if it dies, and shuts it down cleanly on exit. Workers
 are separate processes that each build the app (and their own Redis connections).
 
-granian is the default: its HTTP layer is Rust, so a worker's Python time goes to the vote
-itself; on this project's 2-core benchmark it served about twice gunicorn's votes per second
-(see ``bench/README.md``). gunicorn stays available (``--server gunicorn``).
+granian's HTTP layer is Rust, so a worker's Python time goes to the vote itself. It runs the
+ASGI front of ``voteserver/front.py``: a request reaches the WSGI app (Flask) only once its
+body is complete, so clients that stall cannot hold the app's threads (issue 8; measured in
+``bench/README.md``). gunicorn was an option until then: its threads have the same stall.
 """
 
 from __future__ import annotations
@@ -18,101 +19,105 @@ from dataclasses import replace
 from typing import Any
 
 from voteserver.app import create_app, resolve_secrets
+from voteserver.front import BufferedFront
 from voteserver.settings import Config
 
-SERVERS = ("granian", "gunicorn")
-DEFAULT_SERVER = "granian"
-# Threads per worker. A vote waits on Redis's fsync (appendfsync always) with the GIL
-# released, so a few threads keep the CPU busy; more only add GIL contention.
-DEFAULT_THREADS = {"granian": 2, "gunicorn": 4}
+# Threads per worker that run the WSGI app. A vote waits on Redis's fsync (appendfsync
+# always) with the GIL released, so a few threads keep the CPU busy; more only add GIL
+# contention. Slow clients never hold one: the front reads their requests on the event loop.
+DEFAULT_THREADS = 2
+# Connections one worker holds at once (granian's "backpressure"; it stops accepting above
+# it). Each waiting client costs the event loop little, so a thousand phones on a bad
+# network, or a slowloris, must not fill it before CYOA_CLIENT_TIMEOUT ends them.
+CONNECTIONS_PER_WORKER = 4096
 
 WSGIApp = Callable[..., Any]
 
 
-def gunicorn_options(config: Config, threads: int = 4) -> dict[str, Any]:
-    """gunicorn's settings for ``cyoa serve --server gunicorn`` (gthread workers)."""
-    return {
-        "bind": f"{config.host}:{config.port}",
-        "workers": config.workers,
-        "worker_class": "gthread",
-        "threads": threads,
-        "keepalive": 5,
-        "timeout": 30,
-        "graceful_timeout": 5,
-        "accesslog": None,
-        "errorlog": "-",
-        "loglevel": "warning",
-        "limit_request_line": 4094,
-        "limit_request_fields": 100,
-    }
+def granian_options(config: Config) -> dict[str, Any]:
+    """granian's settings for ``cyoa serve`` (HTTP/1.1, workers respawn on a crash).
 
-
-def granian_options(config: Config, threads: int = 2) -> dict[str, Any]:
-    """granian's settings for ``cyoa serve`` (WSGI, HTTP/1.1, workers respawn on a crash)."""
+    ASGINL: ASGI without lifespan events (the front needs none). Headers must arrive, and an
+    idle keep-alive connection must send its next request, within ``client_timeout``.
+    """
     from granian.constants import HTTPModes, Interfaces
+    from granian.http import HTTP1Settings
     from granian.log import LogLevels
 
     return {
         "address": config.host,
         "port": config.port,
-        "interface": Interfaces.WSGI,
+        "interface": Interfaces.ASGINL,
         "workers": config.workers,
-        "blocking_threads": threads,
         "http": HTTPModes.http1,
+        "http1_settings": HTTP1Settings(header_read_timeout=int(config.client_timeout * 1000)),
         "websockets": False,
+        "backlog": 2048,
+        "backpressure": CONNECTIONS_PER_WORKER,
         "respawn_failed_workers": True,
         "log_level": LogLevels.warning,
         "workers_kill_timeout": 10,
     }
 
 
-def _run_gunicorn(loader: Callable[[], WSGIApp], options: dict[str, Any]) -> None:
-    from gunicorn.app.base import BaseApplication
+def raise_open_files_limit() -> None:
+    """Every connection is a file descriptor: lift the soft limit (often 1024) to the hard.
 
-    class Application(BaseApplication):
-        """gunicorn, configured from our settings instead of its command line."""
+    Where the hard limit is unlimited (macOS), ask for 65,536, then 10,240 (macOS refuses
+    more than its per-process maximum); where neither is allowed, or there is no such limit
+    (Windows), keep what there is.
+    """
+    try:
+        import resource
+    except ImportError:
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = [hard] if hard != resource.RLIM_INFINITY else [65536, 10240]
+    for target in wanted:
+        if target <= soft:
+            return
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            return
+        except (ValueError, OSError):
+            continue
 
-        def load_config(self) -> None:
-            for key, value in options.items():
-                self.cfg.set(key, value)
 
-        def load(self) -> WSGIApp:
-            return loader()  # in each worker, after the fork
-
-    Application().run()
-
-
-def _run_granian(loader: Callable[[], WSGIApp], options: dict[str, Any]) -> None:
-    from granian.server import Server
-
-    # The target string only names the app in granian's logs; each worker calls ``loader``.
-    Server("voteserver", **options).serve(target_loader=loader, wrap_loader=False)
-
-
-def run_wsgi(
-    loader: Callable[[], WSGIApp], config: Config, threads: int | None = None, server: str = ""
-) -> None:
-    """Serve the app ``loader`` builds (once per worker) until SIGINT or SIGTERM.
+def run_wsgi(loader: Callable[[], WSGIApp], config: Config, threads: int | None = None) -> None:
+    """Serve the WSGI app ``loader`` builds (once per worker) until SIGINT or SIGTERM.
 
     ``loader`` must be picklable (a module-level function or a ``functools.partial`` of one)
     in case the platform spawns workers instead of forking them. The benchmark serves its
     naive comparison app through this same function, so both run under identical servers.
     """
-    server = server or DEFAULT_SERVER
-    if server not in SERVERS:
-        raise ValueError(f"unknown WSGI server {server!r}; choose one of {', '.join(SERVERS)}")
-    threads = threads or DEFAULT_THREADS[server]
-    if server == "gunicorn":
-        _run_gunicorn(loader, gunicorn_options(config, threads))
-    else:
-        _run_granian(loader, granian_options(config, threads))
+    from granian.server import Server
+
+    raise_open_files_limit()
+    front = functools.partial(
+        build_front, loader, threads or DEFAULT_THREADS, config.max_body, config.client_timeout
+    )
+    # The target string only names the app in granian's logs; each worker calls ``front``.
+    Server("voteserver", **granian_options(config)).serve(target_loader=front, wrap_loader=False)
 
 
-def announce(config: Config, embedded: bool, server: str = DEFAULT_SERVER) -> None:
+def build_front(
+    loader: Callable[[], WSGIApp], threads: int, max_body: int, client_timeout: float
+) -> BufferedFront:
+    """In each worker: the WSGI app, behind the front that buffers whole requests.
+
+    The SMS webhook keeps its larger limit (Twilio's longest texts), as the app does.
+    """
+    from voteserver.sms import SMS_MAX_BODY
+
+    larger = {"/sms": max(max_body, SMS_MAX_BODY)}
+    return BufferedFront(loader(), threads, max_body, client_timeout, larger)
+
+
+def announce(config: Config, embedded: bool) -> None:
     url = config.public_url or f"http://{config.host}:{config.port}/"
     where = "embedded Redis in " + config.state_dir if embedded else "Redis at REDIS_URL"
     lines = [
-        f"cyoa vote server on http://{config.host}:{config.port}/ ({server}, {where})",
+        f"cyoa vote server on http://{config.host}:{config.port}/ (granian, {where})",
         f"  audience URL: {url}",
     ]
     if config.twilio_number:
@@ -120,9 +125,8 @@ def announce(config: Config, embedded: bool, server: str = DEFAULT_SERVER) -> No
     print("\n".join(lines), file=sys.stderr, flush=True)
 
 
-def serve(config: Config, threads: int | None = None, server: str = "") -> None:
+def serve(config: Config, threads: int | None = None) -> None:
     """Run until interrupted; the embedded Redis (if any) is stopped on the way out."""
-    server = server or DEFAULT_SERVER
     embedded = None
     if not config.redis_url:
         from voteserver.embedded import EmbeddedRedis
@@ -132,8 +136,8 @@ def serve(config: Config, threads: int | None = None, server: str = "") -> None:
         embedded.watch()
     try:
         config = resolve_secrets(config)
-        announce(config, embedded is not None, server)
-        run_wsgi(functools.partial(create_app, config), config, threads, server)
+        announce(config, embedded is not None)
+        run_wsgi(functools.partial(create_app, config), config, threads)
     finally:
         if embedded is not None:
             embedded.stop()

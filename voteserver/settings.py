@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +54,15 @@ SETTINGS: tuple[Setting, ...] = (
         "twilio_auth_token",
         "TWILIO_AUTH_TOKEN",
         "",
-        "Twilio auth token; when set, every /sms request must carry a valid signature.",
+        "Twilio auth token: /sms counts a text only if it is signed with this token or with "
+        "the SMS rehearsal key.",
+    ),
+    Setting(
+        "sms_rehearsal_key",
+        "CYOA_SMS_REHEARSAL_KEY",
+        "",
+        "Second key /sms accepts, for `cyoa sms` and `cyoa rehearse`. Unset: kept in the state "
+        "dir (sms_rehearsal_key), where those commands read it.",
     ),
     Setting(
         "twilio_number",
@@ -86,18 +94,34 @@ SETTINGS: tuple[Setting, ...] = (
         "Votes one IP address may cast per rate window (a venue NATs a whole room).",
         int,
     ),
+    Setting(
+        "voters_per_address",
+        "CYOA_VOTERS_PER_ADDRESS",
+        5,
+        "Voters one client address may add to a poll (IPv6: one /64; this machine's own "
+        "127.0.0.1 is exempt). 0: no cap, for a server on the internet behind a venue's NAT.",
+        int,
+    ),
     Setting("rate_window", "CYOA_RATE_WINDOW", 10, "Rate-limit window, in seconds.", int),
     Setting("max_body", "CYOA_MAX_BODY", 16384, "Largest request body accepted, in bytes.", int),
+    Setting(
+        "client_timeout",
+        "CYOA_CLIENT_TIMEOUT",
+        10.0,
+        "Seconds a client has to send its request headers, and then its body (else 408).",
+        float,
+    ),
     Setting(
         "redis_timeout",
         "CYOA_REDIS_TIMEOUT",
         1.0,
-        "Seconds to wait for Redis before answering 503.",
+        "Seconds to wait for Redis before answering 503; after a timeout each worker answers "
+        "503 at once for as long again.",
         float,
     ),
     Setting("host", "CYOA_HOST", "127.0.0.1", "Address `cyoa serve` listens on."),
     Setting("port", "CYOA_PORT", 8000, "Port `cyoa serve` listens on.", int),
-    Setting("workers", "CYOA_WORKERS", 2, "WSGI worker processes for `cyoa serve`.", int),
+    Setting("workers", "CYOA_WORKERS", 2, "Worker processes for `cyoa serve`.", int),
 )
 
 
@@ -118,19 +142,21 @@ class Config:
     presenter_token: str = ""
     secret_key: str = ""
     twilio_auth_token: str = ""
+    sms_rehearsal_key: str = ""
     twilio_number: str = ""
     public_url: str = ""
     talk: str = ""
     trust_proxy: int = 0
     voter_rate: int = 20
     address_rate: int = 3000
+    voters_per_address: int = 5
     rate_window: int = 10
     max_body: int = 16384
+    client_timeout: float = 10.0
     redis_timeout: float = 1.0
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 2
-    extra: dict = field(default_factory=dict)
 
     def as_env(self) -> dict[str, str]:
         """The environment variables that reproduce this config in a child process."""

@@ -1,11 +1,13 @@
 """The Twilio SMS webhook: a text message becomes a vote on the talk's open poll.
 
-Twilio signs every webhook (``X-Twilio-Signature``) over the URL it called; when an auth
-token is configured, a request whose signature does not match is refused with 403 before
-anything is read. The voter is a keyed HMAC of the phone number (never the number), a
-repeated ``MessageSid`` counts once, and replies are one plain GSM-7 segment where possible.
-Nothing from the body is ever echoed back or used in a Redis key: the parser only hands
-back the key of one of the poll's own options.
+Twilio signs every webhook (``X-Twilio-Signature``) over the URL it called. A text counts
+only when signed, with ``TWILIO_AUTH_TOKEN`` or with the server's SMS rehearsal key (which
+``cyoa sms`` and ``cyoa rehearse`` sign with): an unsigned webhook is a made-up ``From``
+number, and a loop of them would outvote any room. A refusal is a 403 saying why, and one
+throttled line on stderr. The voter is a keyed HMAC of the phone number (never the
+number), a repeated ``MessageSid`` counts once, and replies are one plain GSM-7 segment
+where possible. Nothing from the body is ever echoed back or used in a Redis key: the
+parser only hands back the key of one of the poll's own options.
 """
 
 from __future__ import annotations
@@ -15,19 +17,44 @@ import unicodedata
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from flask import Blueprint, Response, abort, request
+from flask import Blueprint, Response, abort, current_app, request
+from flask.blueprints import BlueprintSetupState
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from voteserver.app import get_config, get_store
+from voteserver.logs import Throttled, server_logger
+from voteserver.rehearse import REHEARSAL_KEY_FILE
+from voteserver.settings import persistent_secret
 from voteserver.sms_parse import ParsedSms, parse_choice
-from voteserver.voters import address_key, phone_voter
+from voteserver.sources import SMS
+from voteserver.voters import phone_voter
 
 if TYPE_CHECKING:
     from voteserver.settings import Config
     from voteserver.store import Option
 
 bp = Blueprint("sms", __name__)
+REFUSED = {
+    "unsigned": (
+        "Refused, not counted: this webhook carries no X-Twilio-Signature. A text counts only "
+        "when signed: by Twilio (set TWILIO_AUTH_TOKEN on the vote server), or by cyoa sms / "
+        "cyoa rehearse with the server's rehearsal key (the sms_rehearsal_key file in its "
+        "state directory, or CYOA_SMS_REHEARSAL_KEY).\n"
+    ),
+    "forged": (
+        "Refused, not counted: the X-Twilio-Signature matches neither TWILIO_AUTH_TOKEN nor "
+        "the server's SMS rehearsal key. Check TWILIO_AUTH_TOKEN, and that CYOA_PUBLIC_URL is "
+        "the exact URL Twilio calls (cyoa sms: --token and --sign-url).\n"
+    ),
+}
+WHY = {  # the server's log line
+    "unsigned": "no X-Twilio-Signature (texts count only when signed with TWILIO_AUTH_TOKEN "
+    "or the SMS rehearsal key)",
+    "forged": "its X-Twilio-Signature matches neither TWILIO_AUTH_TOKEN nor the SMS rehearsal "
+    "key (or CYOA_PUBLIC_URL is not the URL Twilio calls)",
+}
+LOG = Throttled(server_logger("sms"))
 
 SEGMENT = 160  # GSM-7 characters in one SMS segment
 # A 1600-character emoji text is 6,400 UTF-8 bytes and ~19 KB form-encoded: more than the
@@ -101,15 +128,37 @@ def signed_url() -> str:
     return f"{base}?{query}" if query else base
 
 
-def signature_ok(config: Config) -> bool:
-    """True when no token is configured, or the request carries Twilio's signature."""
-    if not config.twilio_auth_token:
-        return True
+def rehearsal_key(config: Config) -> str:
+    """The second signing key: ``CYOA_SMS_REHEARSAL_KEY``, else one kept in the state dir."""
+    return config.sms_rehearsal_key or persistent_secret(config.state_dir, REHEARSAL_KEY_FILE)
+
+
+@bp.record_once
+def _keep_signing_keys(state: BlueprintSetupState) -> None:
+    """Resolve the keys once per app: the rehearsal key's file exists from the start."""
+    config = state.app.config["CYOA"]
+    keys = [config.twilio_auth_token, rehearsal_key(config)]
+    state.app.extensions["cyoa.sms_keys"] = tuple(k for k in keys if k)
+
+
+def signature_problem() -> str:
+    """Empty for a text signed with one of the app's keys, else ``unsigned`` or ``forged``."""
     signature = request.headers.get("X-Twilio-Signature", "")
     if not signature:
-        return False
-    validator = RequestValidator(config.twilio_auth_token)
-    return validator.validate(signed_url(), request.form, signature)
+        return "unsigned"
+    url, form = signed_url(), request.form
+    keys = current_app.extensions["cyoa.sms_keys"]
+    if any(RequestValidator(key).validate(url, form, signature) for key in keys):
+        return ""
+    return "forged"
+
+
+def refuse(problem: str) -> Response:
+    """403 with the reason in plain words, and one throttled line on the server's stderr."""
+    LOG.warning(problem, f"refused an SMS webhook from {request.remote_addr}: {WHY[problem]}")
+    response = Response(REFUSED[problem], status=403, mimetype="text/plain")
+    response.headers["X-Cyoa-Outcome"] = problem
+    return response
 
 
 def _answer(message: str | None, outcome: str) -> Response:
@@ -130,8 +179,9 @@ def allow_long_texts() -> None:
 def incoming() -> Response:
     """Twilio's webhook for an incoming text message."""
     config = get_config()
-    if not signature_ok(config):
-        abort(403, "invalid Twilio signature")
+    problem = signature_problem()
+    if problem:
+        return refuse(problem)
     sender = request.form.get("From", "").strip()
     if not sender:
         abort(400, "a text message needs a From number")
@@ -149,17 +199,17 @@ def incoming() -> Response:
     if parsed.kind != "vote":
         return _answer(choices_text(options), "unknown")
     sid = request.form.get("MessageSid", "")
-    verified = bool(config.twilio_auth_token)
     result = store.cast_vote(
         talk,
         poll,
         phone_voter(config.secret_key, sender),
         parsed.key,
-        # Signed texts all arrive from Twilio's addresses: only the per-voter limit applies.
-        address="twilio" if verified else address_key(config.secret_key, request.remote_addr),
+        # Signed texts all arrive from Twilio's few addresses (or the presenter's machine):
+        # one source, neither capped nor rate-limited by address; the per-voter limit holds.
+        address=SMS,
         sid=sid if SID.match(sid) else "",
         voter_limit=config.voter_rate,
-        address_limit=10**9 if verified else config.address_rate,
+        address_limit=10**9,
         window=config.rate_window,
     )
     stands = result.choice if result.outcome != "duplicate" else result.previous

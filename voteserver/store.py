@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from voteserver import keys, scripts
+from voteserver.watch import PollSources, alerts
 
 if TYPE_CHECKING:
     import redis
@@ -91,6 +92,8 @@ class VoteStore:
         self._define = client.register_script(scripts.DEFINE_POLL)
         self._status = client.register_script(scripts.SET_STATUS)
         self._reset = client.register_script(scripts.RESET_POLL)
+        self._set_cap = client.register_script(scripts.SET_CAP)
+        self._discard = client.register_script(scripts.DISCARD_SOURCE)
 
     # -- talks ---------------------------------------------------------------------------
     def current_talk(self) -> str:
@@ -107,9 +110,7 @@ class VoteStore:
             self._talk_cache = (talk, now + max_age)
         return talk
 
-    def start_talk(
-        self, talk: str | None = None, story: str = "", rehearsal: bool = False
-    ) -> str:
+    def start_talk(self, talk: str | None = None, story: str = "", rehearsal: bool = False) -> str:
         """Begin a new run of a story (or resume ``talk``) and make it the current talk.
 
         ``rehearsal`` marks a new talk as a rehearsal for good: resuming it keeps the mark.
@@ -183,8 +184,12 @@ class VoteStore:
         options: list[Option],
         hide_results: bool = False,
         scene: str = "",
+        time_limit: int | None = None,
     ) -> str:
-        """Create or update a poll (idempotent); returns ``created`` or ``updated``."""
+        """Create or update a poll (idempotent); returns ``created`` or ``updated``.
+
+        ``time_limit``: seconds from each open to the close (see ``scripts.SET_STATUS``).
+        """
         if not keys.valid_id(poll):
             raise StoreError("poll ids are 1-64 letters, digits, '.', '_' or '-'")
         if not 2 <= len(options) <= 9:
@@ -200,7 +205,15 @@ class VoteStore:
         now = time.time()
         (outcome,) = self._define(
             keys=self._poll_keys(talk, poll)[:3],
-            args=[question, payload, int(hide_results), scene, now, *option_keys],
+            args=[
+                question,
+                payload,
+                int(hide_results),
+                scene,
+                now,
+                "" if time_limit is None else int(time_limit),
+                *option_keys,
+            ],
         )
         outcome = _text(outcome)
         if outcome == "has_votes":
@@ -227,6 +240,9 @@ class VoteStore:
         if not self._status(keys=[keys.poll_meta(talk, poll)], args=["open", time.time()]):
             raise StoreError("no such poll", 404)
         self.redis.hset(keys.talk_info(talk), "open_poll", poll)
+        talk_cap = self.redis.hget(keys.talk_info(talk), "voters_per_address")
+        if talk_cap is not None:  # the presenter's cap for the whole talk
+            self._set_cap(keys=[keys.poll_meta(talk, poll)], args=[int(talk_cap)])
 
     def close_poll(self, talk: str, poll: str) -> None:
         if not self._status(keys=[keys.poll_meta(talk, poll)], args=["closed", time.time()]):
@@ -236,12 +252,17 @@ class VoteStore:
             self.redis.hset(keys.talk_info(talk), "open_poll", "")
 
     def reset_poll(self, talk: str, poll: str) -> None:
-        """Forget every vote of a poll (a rehearsal before the real talk)."""
-        if not self._reset(keys=self._poll_keys(talk, poll)):
+        """Forget every vote of a poll (a rehearsal before the real talk); an open timed
+        poll gets its whole time again."""
+        poll_keys = self._poll_keys(talk, poll) + self._source_keys(talk, poll)
+        if not self._reset(keys=poll_keys, args=[time.time()]):
             raise StoreError("no such poll", 404)
 
     def results(self, talk: str, poll: str) -> dict[str, Any] | None:
-        """The public results shape of DESIGN.md, or None for an unknown poll."""
+        """The results shape of docs/http.md, or None for an unknown poll.
+
+        ``closes_in`` (seconds left, while a poll with a time limit is open) is worked out
+        at the read, so a phone or a deck on another clock counts down from its own."""
         pipe = self.redis.pipeline(transaction=False)
         pipe.hgetall(keys.poll_meta(talk, poll))
         pipe.hgetall(keys.poll_tally(talk, poll))
@@ -255,7 +276,9 @@ class VoteStore:
             for o in json.loads(meta.get("options") or "[]")
         ]
         total = sum(o["votes"] for o in options)
-        status = meta.get("status", "draft")
+        now = time.time()
+        status = poll_status(meta, now)
+        closes_at = float(meta["closes_at"]) if meta.get("closes_at") else None
         return {
             "poll": poll,
             "question": meta.get("question", ""),
@@ -265,6 +288,13 @@ class VoteStore:
             "winner": leader(options) if status == "closed" else None,
             "hide_results": meta.get("hide_results") == "1",
             "scene": meta.get("scene", ""),
+            "time_limit": int(meta["time_limit"]) if meta.get("time_limit") else None,
+            "closes_at": closes_at,
+            "closes_in": (
+                round(max(0.0, closes_at - now), 1)
+                if closes_at is not None and status == "open"
+                else None
+            ),
         }
 
     def ballot(self, talk: str, poll: str, voter: str) -> str:
@@ -275,6 +305,16 @@ class VoteStore:
         return [_text(p) for p in self.redis.zrange(keys.talk_polls(talk), 0, -1)]
 
     # -- votes ---------------------------------------------------------------------------
+    @staticmethod
+    def _source_keys(talk: str, poll: str) -> list[str]:
+        return [
+            keys.poll_origin(talk, poll),
+            keys.poll_sources(talk, poll),
+            keys.poll_refused(talk, poll),
+            keys.poll_blocked(talk, poll),
+            keys.poll_seconds(talk, poll),
+        ]
+
     def cast_vote(
         self,
         talk: str,
@@ -287,22 +327,95 @@ class VoteStore:
         voter_limit: int = 20,
         address_limit: int = 3000,
         window: int = 10,
+        cap: int = 0,
+        capped: bool = False,
     ) -> VoteResult:
-        """Count, move or refuse one ballot, atomically (see ``scripts.CAST_VOTE``)."""
+        """Count, move or refuse one ballot, atomically (see ``scripts.CAST_VOTE``).
+
+        ``address`` is the vote's source id (:mod:`voteserver.sources`); when ``capped``, a
+        new voter is refused once ``cap`` voters (or the poll's own cap) stand from it.
+        """
         if not keys.valid_id(poll) or not keys.valid_id(choice):
             return VoteResult(
                 "unknown_poll" if not keys.valid_id(poll) else "bad_choice", poll, choice
             )
-        slot = int(time.time() // window)
+        now = time.time()
+        slot = int(now // window)
         outcome, previous = self._cast(
             keys=[
                 *self._poll_keys(talk, poll),
                 keys.poll_rate(talk, poll, "v", voter, slot),
                 keys.poll_rate(talk, poll, "a", address, slot),
+                *self._source_keys(talk, poll),
             ],
-            args=[voter, choice, sid, voter_limit, address_limit, window],
+            args=[
+                voter,
+                choice,
+                sid,
+                voter_limit,
+                address_limit,
+                window,
+                address,
+                max(0, cap),
+                int(capped),
+                int(now),
+                now,
+            ],
         )
         return VoteResult(_text(outcome), poll, choice, _text(previous))
+
+    # -- moderation ----------------------------------------------------------------------
+    def poll_sources(self, talk: str, poll: str) -> PollSources | None:
+        """A poll's counts by source (ballots, refusals, blocks, per second), or None."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hgetall(keys.poll_meta(talk, poll))
+        pipe.hlen(keys.poll_ballots(talk, poll))
+        for key in self._source_keys(talk, poll)[1:]:  # sources, refused, blocked, seconds
+            pipe.hgetall(key)
+        raw_meta, ballots, *counts = pipe.execute()
+        if not raw_meta:
+            return None
+        meta = {_text(k): _text(v) for k, v in raw_meta.items()}
+        by_source = [{_text(k): int(v) for k, v in c.items()} for c in counts]
+        override = meta.get("voters_per_address")
+        return PollSources(
+            poll=poll,
+            status=poll_status(meta, time.time()),
+            override=int(override) if override not in (None, "") else None,
+            ballots=int(ballots),
+            discarded=int(meta.get("discarded") or 0),
+            voters={s: n for s, n in by_source[0].items() if n > 0},
+            refused=by_source[1],
+            blocked=by_source[2],
+            seconds={int(k): n for k, n in by_source[3].items()},
+        )
+
+    def set_cap(self, talk: str, poll: str, cap: int, whole_talk: bool = False) -> None:
+        """The presenter's voters-per-address cap for this poll (0 lifts it); with
+        ``whole_talk``, also for every poll of the talk opened after this."""
+        if not self._set_cap(keys=[keys.poll_meta(talk, poll)], args=[cap]):
+            raise StoreError("no such poll", 404)
+        if whole_talk:
+            self.redis.hset(keys.talk_info(talk), "voters_per_address", cap)
+
+    def discard_source(self, talk: str, poll: str, source: str) -> int:
+        """Take back every ballot first cast from ``source`` in this poll and block it;
+        returns how many ballots went (see ``scripts.DISCARD_SOURCE``)."""
+        origin, voters, _, blocked, _ = self._source_keys(talk, poll)
+        removed = self._discard(
+            keys=[
+                keys.poll_meta(talk, poll),
+                keys.poll_tally(talk, poll),
+                keys.poll_ballots(talk, poll),
+                origin,
+                voters,
+                blocked,
+            ],
+            args=[source],
+        )
+        if int(removed) < 0:
+            raise StoreError("no such poll", 404)
+        return int(removed)
 
     # -- audience ------------------------------------------------------------------------
     def mark_seen(self, talk: str, voter: str) -> None:
@@ -321,6 +434,10 @@ class VoteStore:
         """Every poll's final tally and the path taken, for ``cyoa results`` and the site."""
         state = self.get_state(talk)
         polls = [r for r in (self.results(talk, p) for p in self.list_polls(talk)) if r]
+        for poll in polls:  # what the presenter should know about each poll's votes
+            counts = self.poll_sources(talk, poll["poll"]) or PollSources(poll["poll"])
+            poll["refused"] = sum(counts.refused.values()) + sum(counts.blocked.values())
+            poll["alerts"] = alerts(counts)
         return {
             "talk": talk,
             "story": state.story,
@@ -366,6 +483,16 @@ class VoteStore:
 
     def ping(self) -> bool:
         return bool(self.redis.ping())
+
+
+def poll_status(meta: dict[str, str], now: float) -> str:
+    """A poll's status as voters meet it: an open poll past its deadline is closed, since
+    the vote script refuses every vote from then on, whether or not anyone closed it."""
+    status = meta.get("status", "draft")
+    closes_at = meta.get("closes_at")
+    if status == "open" and closes_at and now >= float(closes_at):
+        return "closed"
+    return status
 
 
 def leader(options: list[dict[str, Any]]) -> str | None:

@@ -17,8 +17,17 @@ COOKIE_MAX_AGE = 7 * 24 * 3600
 
 
 def _mac(secret: str, purpose: str, value: str, length: int = 16) -> str:
-    digest = hmac.new(secret.encode(), f"{purpose}:{value}".encode(), hashlib.sha256).digest()
+    # surrogatepass: any str has a MAC, even one with a lone surrogate from a raw header
+    message = f"{purpose}:{value}".encode("utf-8", "surrogatepass")
+    digest = hmac.new(secret.encode(), message, hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest[:length]).decode().rstrip("=")
+
+
+def same(given: str, expected: str) -> bool:
+    """Constant-time comparison that refuses, never raises: ``hmac.compare_digest`` raises
+    TypeError on a non-ASCII str, and a phone or a forger may send anything. Our MACs are
+    ASCII, so a non-ASCII value is simply wrong (saying so leaks nothing secret)."""
+    return given.isascii() and hmac.compare_digest(given, expected)
 
 
 def new_voter_id() -> str:
@@ -35,9 +44,9 @@ def read_voter(secret: str, cookie: str | None) -> str | None:
     if not cookie or "." not in cookie or len(cookie) > 100:
         return None
     voter, _, mac = cookie.partition(".")
-    if not voter.startswith("w") or not voter[1:].isalnum():
+    if not voter.startswith("w") or not voter.isascii() or not voter[1:].isalnum():
         return None
-    return voter if hmac.compare_digest(mac, _mac(secret, "voter", voter)) else None
+    return voter if same(mac, _mac(secret, "voter", voter)) else None
 
 
 def csrf_token(secret: str, voter: str) -> str:
@@ -45,7 +54,9 @@ def csrf_token(secret: str, voter: str) -> str:
 
 
 def check_csrf(secret: str, voter: str, token: str | None) -> bool:
-    return bool(token) and hmac.compare_digest(token, csrf_token(secret, voter))
+    if not token:
+        return False
+    return same(token, csrf_token(secret, voter))
 
 
 def phone_voter(secret: str, phone: str) -> str:

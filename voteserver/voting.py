@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from voteserver import voters
+from voteserver import sources, voters
+from voteserver.logs import Throttled, server_logger
 from voteserver.settings import Config
 from voteserver.store import VoteResult, VoteStore
 
@@ -23,6 +24,8 @@ OUTCOMES = {
     "unknown_poll": (404, "unknown"),
     "bad_choice": (400, "bad_choice"),
     "rate_limited": (429, "slow"),
+    "address_full": (403, "full"),
+    "blocked": (403, "blocked"),
 }
 # Message codes travel in the query string (?m=); only these fixed texts are ever shown.
 MESSAGES = {
@@ -35,7 +38,17 @@ MESSAGES = {
     "slow": ("error", "Too many votes from this phone just now. Wait a few seconds, then tap."),
     "expired": ("error", "Not counted: this page had expired. Please tap your choice again."),
     "forbidden": ("error", "Not counted: votes must come from this page."),
+    "full": (
+        "error",
+        "Not counted: enough phones on this network have voted on this question already. "
+        "If the whole room shares one connection, tell the speaker: they can lift the limit.",
+    ),
+    "blocked": (
+        "error",
+        "Not counted: the speaker set aside the votes from this network for this question.",
+    ),
 }
+REFUSALS = Throttled(server_logger("votes"))
 
 
 @dataclass(frozen=True)
@@ -79,7 +92,11 @@ def origin_ok(vote: WebVote, public_url: str) -> bool:
     allowed = {vote.host.lower()}
     if public_url:
         allowed.add(urlsplit(public_url).netloc.lower())
-    return urlsplit(vote.origin).netloc.lower() in allowed
+    try:
+        origin = urlsplit(vote.origin).netloc.lower()
+    except ValueError:  # "http://[": not a URL any browser sends, so not this page
+        return False
+    return origin in allowed
 
 
 def cast_web_vote(config: Config, store: VoteStore, talk: str, vote: WebVote) -> VoteAnswer:
@@ -89,16 +106,26 @@ def cast_web_vote(config: Config, store: VoteStore, talk: str, vote: WebVote) ->
     voter = voters.read_voter(config.secret_key, vote.cookie)
     if voter is None or not voters.check_csrf(config.secret_key, voter, vote.csrf):
         return VoteAnswer(403, "expired")
+    source = sources.source_of(config.secret_key, vote.remote_addr or "-")
     result = store.cast_vote(
         talk,
         vote.poll,
         voter,
         vote.choice,
-        address=voters.address_key(config.secret_key, vote.remote_addr or "-"),
+        address=source.id,
         voter_limit=config.voter_rate,
         address_limit=config.address_rate,
         window=config.rate_window,
+        cap=config.voters_per_address,
+        capped=source.capped,
     )
+    if result.outcome in ("address_full", "blocked"):
+        why = "the voters-per-address cap" if result.outcome == "address_full" else "a block"
+        REFUSALS.warning(
+            result.outcome,
+            f"{why} refused a vote on poll {vote.poll} from {vote.remote_addr} "
+            f"(source {source.id}): GET /api/polls/{vote.poll}/sources shows every source",
+        )
     status, code = OUTCOMES.get(result.outcome, (400, "bad_choice"))
     retry = config.rate_window if status == 429 else None
     return VoteAnswer(status, code, result, retry)

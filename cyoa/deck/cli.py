@@ -39,6 +39,12 @@ import click
     help="The audience URL for the QR code (a tunnel, a proxy, another address).",
 )
 @click.option("--theme", type=click.Choice(["dark", "light"]), default="dark", show_default=True)
+@click.option(
+    "--watch",
+    "-w",
+    is_flag=True,
+    help="Reload the story on every save: both windows show the edit, at the same scene.",
+)
 def present(
     story: str | None,
     from_scene: str,
@@ -51,11 +57,14 @@ def present(
     rehearse: bool,
     public_url: str,
     theme: str,
+    watch: bool,
 ) -> None:
     """Start the vote server and the deck; print the URLs; Ctrl-C stops everything.
 
     A live talk resumes after a crash or restart (if it moved in the last 30 minutes);
-    otherwise a new one starts. A rehearsal (--rehearse) is a talk of its own.
+    otherwise a new one starts. A rehearsal (--rehearse) is a talk of its own. --watch
+    reloads the story on every save; a save that does not check shows the checker's
+    messages on the slide until the next good one.
     """
     if new_talk and resume:
         raise click.UsageError("--new-talk and --resume contradict each other")
@@ -76,6 +85,7 @@ def present(
         resume=resume,
         rehearse=rehearse,
         theme=theme,
+        watch=watch,
         open_browser=not no_browser,
         redis_url=config.redis_url,
         public_url=public_url or config.public_url,

@@ -23,7 +23,7 @@ CLOSE_ATTEMPTS = 2
 
 
 class VoteClient:
-    """Presenter calls to one vote server (DESIGN.md's contract), with the bearer token."""
+    """Presenter calls to one vote server (docs/http.md's contract), with the bearer token."""
 
     def __init__(self, base_url: str, token: str = "", timeout: float = TIMEOUT) -> None:
         self.base_url = base_url.rstrip("/")
@@ -115,9 +115,23 @@ class VoteClient:
         return self._json("POST", "/api/talks", json=body)
 
     def define_poll(
-        self, poll: str, question: str, options: list[dict[str, Any]], scene: str = ""
+        self,
+        poll: str,
+        question: str,
+        options: list[dict[str, Any]],
+        scene: str = "",
+        *,
+        hide_results: bool = False,
+        time_limit: int | None = None,
     ) -> dict[str, Any] | None:
-        body = {"question": question, "options": options, "scene": scene}
+        """Create or update a poll with the decision's settings; its results afterwards."""
+        body = {
+            "question": question,
+            "options": options,
+            "scene": scene,
+            "hide_results": hide_results,
+            "time_limit": time_limit,
+        }
         return self._json("PUT", f"/api/polls/{poll}", json=body)
 
     def action(self, poll: str, action: str) -> dict[str, Any] | None:
@@ -133,6 +147,18 @@ class VoteClient:
             if results is not None or not self.offline:
                 return results
         return None
+
+    def sources(self, poll: str) -> dict[str, Any] | None:
+        """Where a poll's votes come from, what the cap refused, and what stands out."""
+        return self._json("GET", f"/api/polls/{poll}/sources")
+
+    def lift_cap(self, poll: str) -> dict[str, Any] | None:
+        """Turn the voters-per-address cap off for this poll (the room shares one address)."""
+        return self._json("POST", f"/api/polls/{poll}/cap", json={"voters_per_address": 0})
+
+    def discard(self, poll: str, source: str) -> dict[str, Any] | None:
+        """Take back every ballot one source cast in this poll, and block it there."""
+        return self._json("POST", f"/api/polls/{poll}/discard", json={"source": source})
 
     def restart_clock(self) -> dict[str, Any] | None:
         """Start the talk's clock again from now; the talk state afterwards."""

@@ -12,6 +12,7 @@ import os
 import threading
 import time
 import traceback
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cyoa.deck import render
@@ -25,18 +26,26 @@ if TYPE_CHECKING:
     import ipywidgets
 
     from cyoa.deck.client import VoteClient
+    from cyoa.deck.reload import Reloader
     from story.model import Story
 
 
 NO_PHONES_WARNING = 30.0  # seconds of an open vote with no phone before the presenter is told
+MAX_PROBLEMS_SHOWN = 8  # the slide lists this many of the checker's messages, then a count
+
+
+def story_path(path: str | os.PathLike | None = None) -> Path:
+    """The folder named by ``path``, else ``CYOA_STORY``, else the adventure cyoa ships."""
+    from story.loader import default_story_path
+
+    return Path(path or os.environ.get("CYOA_STORY") or default_story_path())
 
 
 def load_story(path: str | os.PathLike | None = None) -> Story:
     """The story named by ``path``, else ``CYOA_STORY``, else the adventure cyoa ships."""
-    from story.loader import default_story_path
     from story.loader import load_story as load
 
-    return load(path or os.environ.get("CYOA_STORY") or default_story_path())
+    return load(story_path(path))
 
 
 def skip_slow_imports() -> None:
@@ -76,8 +85,13 @@ class Deck:
         self.talk_started = 0.0  # the talk clock's start (epoch seconds), from the server
         self.rehearsal = False  # this talk is a rehearsal (cyoa present --rehearse)
         self.audience: int | None = None  # phones with the audience page open (server's count)
+        self.sources: dict | None = None  # the open decision's sources report (presenter view)
+        self.watches_sources = presenter  # only the presenter's window asks for it
         self._qr = ""
         self._scenes: dict[str, str] = {}
+        self.problems: list[str] = []  # the checker's errors since the last good save (--watch)
+        self.placeholder = False  # the story failed at start: a stand-in, not the talk's story
+        self.reloader: Reloader | None = None
         self.demos = DemoPanel(story.root, self.refresh)
         self.controller = Controller(self.act, self._beat, theme=theme)
         self.sync = Sync(self)
@@ -87,24 +101,81 @@ class Deck:
 
     @classmethod
     def from_env(cls, story: Story | None = None, presenter: bool = False) -> Deck:
-        """The deck as ``cyoa present`` configured it through the kernel's environment."""
+        """The deck as ``cyoa present`` configured it through the kernel's environment.
+
+        With ``CYOA_WATCH=1`` (``cyoa present --watch``) the deck reloads its story on every
+        save, and a story that fails here gives a deck showing why, not a dead kernel.
+        """
         from cyoa.deck.client import VoteClient
+        from cyoa.deck.reload import checked, placeholder
 
         skip_slow_imports()
+        watching = os.environ.get("CYOA_WATCH") == "1"
+        root, problems, stand_in = story_path(), [], False
+        if story is None and watching:  # a story that loads but does not check still
+            story, problems = checked(root)  # gives the talk's position; else a stand-in
+            if story is None:
+                story, stand_in = placeholder(root), True
+        story = story or load_story()
 
         deck = cls(
-            story or load_story(),
+            story,
             VoteClient.from_env(),
             audience_url=os.environ.get("CYOA_AUDIENCE_URL", ""),
             sms_number=os.environ.get("CYOA_SMS_NUMBER", ""),
             theme=os.environ.get("CYOA_THEME", "dark"),
             presenter=presenter,
         )
+        deck.placeholder = stand_in
+        if problems:
+            deck.show_problems(problems)
+        if watching:
+            deck.watch(root)
         ready = os.environ.get("CYOA_READY_FILE")
         if ready and not presenter:  # tells `cyoa present` the first slide is pre-rendered
             with open(ready, "w") as handle:
                 handle.write(str(os.getpid()))
         return deck
+
+    # -- the story, reloaded on every save (cyoa present --watch) -------------------------
+    def watch(self, root: Path) -> Reloader:
+        """Reload the story in ``root`` on every save from now on (see cyoa/deck/reload.py)."""
+        from cyoa.deck.reload import Reloader
+
+        if self.reloader is None:
+            self.reloader = Reloader(self, root)
+            self.reloader.start()
+        return self.reloader
+
+    def use_story(self, story: Story) -> None:
+        """Show the talk in an edited story, at the same scene; the checker's messages go.
+
+        A deck that stood in for a story that failed at start now takes the talk's position
+        from the vote server, as a reload does.
+        """
+        with self.lock:
+            before = self.talk.choice
+            self.story = story
+            if self.placeholder:
+                self.talk = Talk(story)
+            else:
+                self.talk.use_story(story)
+            self._scenes.clear()
+            self.demos.forget_recordings()
+            self.problems = []
+            if self.talk.choice != before:  # the server gets the decision as it is now
+                self.sync.arrived = ""
+        if self.placeholder:
+            self.sync.resume()  # first: the sync loop must not write the start scene over it
+            self.placeholder = False
+        self.refresh()
+        self.sync.wake()
+
+    def show_problems(self, problems: list[str]) -> None:
+        """Put the checker's messages on the slide; the talk stays where it is."""
+        with self.lock:
+            self.problems = list(problems)
+        self.refresh()
 
     @property
     def widget(self) -> ipywidgets.Widget:
@@ -142,6 +213,10 @@ class Deck:
                 self.sync.resets.add(talk.poll)
             elif action == "clock":
                 self.sync.restart_clock = True
+            elif action == "lift-cap" and talk.poll:
+                self.sync.moderation.append(("lift", talk.poll))
+            elif action.startswith("discard:") and talk.poll:
+                self.sync.moderation.append((action, talk.poll))
             elif action == "demo" and talk.scene.demo:
                 self.demos.run(talk.scene.demo)
             elif action == "theme":
@@ -171,7 +246,25 @@ class Deck:
         self.error = f"{type(error).__name__}: {error}"
         traceback.print_exception(error)
 
+    def problems_html(self) -> str:
+        """The slide while the story does not check: what is wrong, and where the talk is."""
+        shown = self.problems[:MAX_PROBLEMS_SHOWN]
+        items = "".join(f"<li><code>{html.escape(line)}</code></li>" for line in shown)
+        more = len(self.problems) - len(shown)
+        if more > 0:
+            items += f"<li>and {more} more: cyoa check lists them all</li>"
+        where = ""
+        if not self.placeholder:
+            where = f" The talk stays at “{html.escape(self.talk.scene.title)}”."
+        return (
+            '<h1 class="cyoa-title">The story does not check</h1>'
+            f'<div class="cyoa-problems"><ul>{items}</ul>'
+            f"<p>Fix the file and save: the slides come back.{where}</p></div>"
+        )
+
     def scene_html(self, scene_id: str) -> str:
+        if self.problems:
+            return self.problems_html()
         if scene_id not in self._scenes:
             self._scenes[scene_id] = render.scene_html(self.story, self.story.scene(scene_id))
         return self._scenes[scene_id]
@@ -202,6 +295,32 @@ class Deck:
             why = html.escape(self.client.error)
             return f'{rehearsal}<span class="cyoa-offline" title="{why}">offline</span>'
         return rehearsal
+
+    def sources_html(self) -> str:
+        """What stands out in this decision's votes (the cap's refusals, one address, a
+        burst), for the presenter; nothing when all is well."""
+        report = self.sources
+        if self.talk.choice is None or not report or report.get("poll") != self.talk.poll:
+            return ""
+        cap = report.get("cap") or 0
+        line = f"voters per address: {cap if cap else 'no cap'}"
+        if report.get("refused"):
+            line += f" · {report['refused']} refused"
+        if report.get("discarded"):
+            line += f" · {report['discarded']} discarded"
+        alerts = "".join(f"<li>{html.escape(a)}</li>" for a in report.get("alerts", []))
+        listed = f'<ul class="cyoa-warning">{alerts}</ul>' if alerts else ""
+        return f'<div class="cyoa-sources"><p>{html.escape(line)}</p>{listed}</div>'
+
+    def suspects(self) -> list[str]:
+        """Sources the presenter may discard: addresses with ballots or refusals, busiest
+        first (signed texts are one voter per phone, never one source)."""
+        report = self.sources or {}
+        return [
+            s["source"]
+            for s in report.get("sources", [])
+            if s.get("kind") == "address" and not s.get("blocked") and (s["voters"] or s["refused"])
+        ]
 
     def phones_html(self, now: float | None = None) -> str:
         """How many phones have the audience page open, while a vote is open.

@@ -65,6 +65,10 @@ class DemoPanel:
         self._streams: dict[str, _Stream] = {}
         self._lock = threading.Lock()
 
+    def forget_recordings(self) -> None:
+        """Read each recording again when next shown (the story was edited: --watch)."""
+        self._recorded.clear()
+
     def exists(self, name: str) -> bool:
         if self._available is None:
             self._available = available_demos()

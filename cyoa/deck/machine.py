@@ -7,7 +7,9 @@ dead Wi-Fi and a reload all be tested in milliseconds.
 
 from __future__ import annotations
 
+import math
 import re
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -30,6 +32,17 @@ class Tally:
     votes: dict[str, int] = field(default_factory=dict)
     total: int = 0
     final: bool = False  # the count read after the close: safe to decide on
+    hide_results: bool = False  # the room sees no counts until the final one
+    closes_in: float | None = None  # seconds left of the time limit when last read
+    read_at: float = 0.0  # when (monotonic) that was read
+
+    def seconds_left(self, now: float | None = None) -> int | None:
+        """Whole seconds left of an open vote's time limit, counted on from the last read;
+        None when the vote is not open or has no limit."""
+        if self.status != "open" or self.closes_in is None:
+            return None
+        elapsed = (time.monotonic() if now is None else now) - self.read_at
+        return max(0, math.ceil(self.closes_in - elapsed))
 
     def leader(self) -> str | None:
         """The single option with the most votes; None when nobody voted or on a tie."""
@@ -95,6 +108,12 @@ class Talk:
             return self.choice.options[number - 1]
         return None
 
+    def hidden(self) -> bool:
+        """Keep the counts off the projector: a hide-results decision before its final count."""
+        choice, tally = self.choice, self.tally()
+        hide = choice is not None and (choice.hide_results or tally.hide_results)
+        return hide and not tally.final
+
     def decided(self) -> Option | None:
         """The option next would follow now: a pick by hand, else the winner of the final
         count (the server's tally after the close; never an earlier read)."""
@@ -107,6 +126,9 @@ class Talk:
 
     # -- moving --------------------------------------------------------------------------
     def _go(self, scene_id: str) -> Step:
+        if scene_id not in self.story.by_id:  # a story that does not check (--watch)
+            self.message = f"No scene '{scene_id}': fix the story, then go on."
+            return Step("stay", self.message)
         self.path.append(scene_id)
         self.confirm, self.message = None, ""
         return Step("moved")
@@ -218,9 +240,17 @@ class Talk:
         self.confirm, self.message = None, ""
         return Step("moved")
 
+    def use_story(self, story: Story) -> None:
+        """Go on with an edited story (``cyoa present --watch``): the same place where its
+        scene is still there, else the last scene of the path that is."""
+        self.story = story
+        self.path = [scene for scene in self.path if scene in story.by_id] or [story.start]
+        self.confirm = None
+
     # -- what the vote server says ---------------------------------------------------------
-    def update(self, poll: str, results: dict | None) -> Tally:
-        """Take a results document (``GET /api/polls/<poll>``); None means no such poll yet."""
+    def update(self, poll: str, results: dict | None, at: float | None = None) -> Tally:
+        """Take a results document (``GET /api/polls/<poll>``) read at monotonic time ``at``
+        (default: now); None means no such poll yet."""
         tally = self.tally(poll)
         if results is None:
             tally.status = "none"
@@ -228,6 +258,10 @@ class Talk:
         votes = {o["key"]: int(o["votes"] or 0) for o in results.get("options", [])}
         tally.votes, tally.total = votes, int(results.get("total") or sum(votes.values()))
         tally.status = results.get("status", "draft")
+        tally.hide_results = bool(results.get("hide_results"))
+        closes_in = results.get("closes_in")
+        tally.closes_in = float(closes_in) if isinstance(closes_in, int | float) else None
+        tally.read_at = time.monotonic() if at is None else at
         if tally.status == "closed":
             tally.final = True
             self.closing.discard(poll)

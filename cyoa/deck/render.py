@@ -45,8 +45,14 @@ def code_css() -> str:
     return HtmlFormatter(style="monokai", cssclass="cyoa-code").get_style_defs(".cyoa-code")
 
 
-@functools.lru_cache(maxsize=64)
 def data_uri(path: Path) -> str:
+    """The file inlined as a data URI; read again once it changes (an edit under --watch)."""
+    stat = path.stat()
+    return _data_uri(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=64)
+def _data_uri(path: Path, _mtime_ns: int, _size: int) -> str:
     kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     return f"data:{kind};base64," + base64.b64encode(path.read_bytes()).decode()
 
@@ -75,16 +81,19 @@ def scene_html(story: Story, scene: Scene) -> str:
     return "\n".join(parts)
 
 
-def options_html(choice: Choice, tally: Tally, chosen: str | None, title: str = "") -> str:
-    """The question and the numbered options; the winner (or the pick) marked once decided."""
+def options_html(
+    choice: Choice, tally: Tally, chosen: str | None, title: str = "", hidden: bool = False
+) -> str:
+    """The question and the numbered options, with their counts unless ``hidden``; the
+    winner (or the pick) marked once decided."""
     items = []
     for number, option in enumerate(choice.options, 1):
         mark = " cyoa-chosen" if option.key == chosen else ""
-        votes = tally.votes.get(option.key, 0)
+        count = tally.votes.get(option.key, 0)
+        votes = "" if hidden else f'<span class="cyoa-votes">{count}</span>'
         items.append(
             f'<li class="cyoa-option{mark}" data-key="{html.escape(option.key)}">'
-            f'<span class="cyoa-num">{number}</span> {html.escape(option.label)}'
-            f'<span class="cyoa-votes">{votes}</span></li>'
+            f'<span class="cyoa-num">{number}</span> {html.escape(option.label)}{votes}</li>'
         )
     question = "" if choice.question == title else html.escape(choice.question)
     return (
@@ -120,13 +129,27 @@ def join_html(audience_url: str, qr_svg: str, sms_number: str, choice: Choice) -
     )
 
 
-def status_html(tally: Tally, message: str, winner_label: str | None) -> str:
-    """The line under the chart: total, state of the vote, the winner or what to do."""
+def countdown(seconds: int) -> str:
+    """Seconds left as the room reads a clock: ``0:45``, ``2:05``."""
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def status_html(
+    tally: Tally,
+    message: str,
+    winner_label: str | None,
+    left: int | None = None,
+    hidden: bool = False,
+) -> str:
+    """The line under the chart: total (unless ``hidden``), state of the vote, the time
+    ``left`` of a time limit, the winner or what to do."""
     state = {"open": "voting open", "closed": "vote closed"}.get(tally.status, "waiting")
-    parts = [
-        f'<span class="cyoa-total">{tally.total}</span> vote{"" if tally.total == 1 else "s"}',
-        f'<span class="cyoa-state">{state}</span>',
-    ]
+    total = f'<span class="cyoa-total">{tally.total}</span> vote{"" if tally.total == 1 else "s"}'
+    if hidden:
+        total = '<span class="cyoa-hidden">results when the vote closes</span>'
+    parts = [total, f'<span class="cyoa-state">{state}</span>']
+    if left is not None:
+        parts.append(f'<span class="cyoa-countdown">{countdown(left)} left</span>')
     if winner_label:
         parts.append(f'<span class="cyoa-winner">Winner: {html.escape(winner_label)}</span>')
     if message:

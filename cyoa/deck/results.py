@@ -86,7 +86,27 @@ def report(data: dict[str, Any], story: Story | None = None) -> str:
             bar = "█" * round(20 * option["votes"] / top)
             label = option["label"][:30]
             lines.append(f"     {mark} {option['key']:>2} {label:<30} {option['votes']:>5} {bar}")
+        lines += _stuffing(poll)
+    others = [p for p in data.get("polls", []) if (p.get("scene") or p["poll"]) not in path]
+    for poll in others:  # polls off the path: only what stood out in their votes
+        notes = _stuffing(poll)
+        if notes:
+            lines.append(f"     poll {poll['poll']} (not on the path)")
+            lines += notes
     return "\n".join(lines)
+
+
+def _stuffing(poll: dict[str, Any]) -> list[str]:
+    """The votes refused and the alerts of a poll (exports made before them have none)."""
+    lines = []
+    refused = poll.get("refused") or 0
+    if refused:
+        lines.append(
+            f"       refused {refused} vote{'s' if refused != 1 else ''} "
+            "(voters-per-address cap or a blocked source)"
+        )
+    lines += [f"       ! {alert}" for alert in poll.get("alerts") or []]
+    return lines
 
 
 def _followed(story: Story | None, scene_id: str, after: str | None) -> str | None:

@@ -14,9 +14,11 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from cyoa.deck.deck import Deck
+    from story.model import Scene
 
 TICK = 0.4  # seconds between reads of the tally: vote-to-chart stays well under 700 ms
 HEARTBEAT_TIMEOUT = 8.0  # seconds without a sign from the page before the loop ends
+TOLD = "Vote closed."  # what the deck says of a vote the other window closed
 
 
 class Sync:
@@ -33,6 +35,7 @@ class Sync:
         self.reopen: set[str] = set()
         self.resets: set[str] = set()  # polls whose votes the presenter asked to forget
         self.restart_clock = False
+        self.moderation: list[tuple[str, str]] = []  # ("lift", poll) or ("discard:<src>", poll)
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -85,6 +88,9 @@ class Sync:
         deck, client = self.deck, self.deck.client
         if client is None:
             return
+        if deck.placeholder:  # no story yet (--watch): never write a stand-in's position
+            deck.refresh()
+            return
         if client.offline and not client.healthy():
             deck.refresh()
             return
@@ -100,11 +106,58 @@ class Sync:
         self._follow()
         poll = deck.talk.poll
         if poll and self.arrived == deck.talk.scene.id:
+            if deck.watches_sources:  # first, so the tally read next shows its effect
+                self._moderate(poll)
             results = client.results(poll)
-            if results is not None:
+            if results is not None and self._closed_elsewhere(poll, results):
+                self._close(poll)  # its time ran out: close it, decide on that answer
+            elif results is not None:
                 with deck.lock:
                     deck.talk.update(poll, results)
         deck.refresh()
+
+    def _closed_elsewhere(self, poll: str, results: dict) -> bool:
+        """The server reads this poll as closed, and this deck has not closed it: its time
+        limit ran out (or the other window closed it). Mark it closing here, as the close
+        key does, so the deck decides on the close call's answer, never on a read."""
+        deck = self.deck
+        with deck.lock:
+            if results.get("status") != "closed" or deck.talk.tally(poll).final:
+                return False
+            left = deck.talk.tally(poll).seconds_left()  # counted down to 0, give or take
+            deck.talk.closing.add(poll)
+            if poll == deck.talk.poll:
+                timed_out = left is not None and left <= 1
+                deck.talk.message = "Time is up: the vote is closed." if timed_out else TOLD
+        return True
+
+    def _close(self, poll: str) -> None:
+        """Close ``poll`` on the server and take its answer: the final count."""
+        deck, client = self.deck, self.deck.client
+        assert client is not None
+        results = client.action(poll, "close")
+        with deck.lock:
+            if results is not None:
+                deck.talk.update(poll, results)
+            elif not client.offline:  # the server never had this poll: nothing to count
+                deck.talk.closing.discard(poll)
+                tally = deck.talk.tally(poll)
+                tally.status, tally.final = "closed", True
+
+    def _moderate(self, poll: str) -> None:
+        """The presenter's view of the poll's sources; carry out a lift or a discard."""
+        deck, client = self.deck, self.deck.client
+        assert client is not None
+        for action, target in list(self.moderation):
+            if action == "lift":
+                done = client.lift_cap(target)
+            else:
+                done = client.discard(target, action.removeprefix("discard:"))
+            if done is not None or not client.offline:
+                self.moderation.remove((action, target))
+        report = client.sources(poll)
+        if report is not None:
+            deck.sources = report
 
     def _push_state(self) -> None:
         deck = self.deck
@@ -124,13 +177,7 @@ class Sync:
             scene, poll = deck.talk.scene, deck.talk.poll
             closing = set(deck.talk.closing)
         if poll and self.arrived != scene.id:
-            results = client.results(poll)
-            if results is None and not client.offline:
-                options = [
-                    {"key": o.key, "label": o.label, "words": list(o.sms)}
-                    for o in scene.choice.options  # type: ignore[union-attr]
-                ]
-                client.define_poll(poll, scene.choice.question, options, scene.id)  # type: ignore[union-attr]
+            results = self._define(poll, scene)
             unopened = results is None or results["status"] == "draft"
             if unopened and not client.offline and poll not in closing:
                 results = client.action(poll, "open")
@@ -152,14 +199,25 @@ class Sync:
                 with deck.lock:
                     deck.talk.update(each, results)
         for each in sorted(closing):
-            results = client.action(each, "close")
-            with deck.lock:
-                if results is not None:
-                    deck.talk.update(each, results)
-                elif not client.offline:  # the server never had this poll: nothing to count
-                    deck.talk.closing.discard(each)
-                    tally = deck.talk.tally(each)
-                    tally.status, tally.final = "closed", True
+            self._close(each)
+
+    def _define(self, poll: str, scene: Scene) -> dict | None:
+        """Give the server the decision as the story says it now (question, options,
+        settings: a story reloaded by --watch may have changed them); its results."""
+        client, choice = self.deck.client, scene.choice
+        assert client is not None and choice is not None
+        options = [{"key": o.key, "label": o.label, "words": list(o.sms)} for o in choice.options]
+        results = client.define_poll(
+            poll,
+            choice.question,
+            options,
+            scene.id,
+            hide_results=choice.hide_results,
+            time_limit=choice.time_limit,
+        )
+        if results is None and not client.offline:  # 409: it has votes for other options
+            results = client.results(poll)
+        return results
 
     def _follow(self) -> None:
         """Adopt a move made elsewhere (the presenter view), unless ours is not yet written."""

@@ -55,8 +55,9 @@ class SlideView:
                 showlegend=False,
             ),
         )
+        self.chart_box = w.Box([self.chart])  # hidden, not emptied, for hide-results votes
         self.decision = w.HBox(
-            [w.VBox([self.options, self.join]), w.VBox([self.chart, self.status])]
+            [w.VBox([self.options, self.join]), w.VBox([self.chart_box, self.status])]
         ).add_class("cyoa-decision")
         self.root = w.VBox(
             [deck.controller, self.badge, self.slide, self.decision, self.demo]
@@ -68,22 +69,26 @@ class SlideView:
         scene, choice = talk.scene, talk.choice
         _set(self.slide, value=deck.scene_html(scene.id))
         _set(self.badge, value=deck.badge_html())
-        _set(self.demo, value=deck.demo_html())
-        if choice is None:
+        _set(self.demo, value="" if deck.problems else deck.demo_html())
+        if choice is None or deck.problems:
             _set(self.decision.layout, display="none")
             return
         _set(self.decision.layout, display="flex")
-        tally, decided = talk.tally(), talk.decided()
+        tally, decided, hidden = talk.tally(), talk.decided(), talk.hidden()
         chosen = decided.key if decided else None
-        _set(self.options, value=render.options_html(choice, tally, chosen, scene.title))
+        _set(self.options, value=render.options_html(choice, tally, chosen, scene.title, hidden))
         _set(self.join, value=deck.join_html())
         winner = decided.label if decided else None
-        _set(self.status, value=render.status_html(tally, talk.message, winner))
-        self._chart(deck.controller.theme, choice, tally, chosen)
+        left = None if talk.is_closed() else tally.seconds_left()
+        _set(self.status, value=render.status_html(tally, talk.message, winner, left, hidden))
+        _set(self.chart_box.layout, display="none" if hidden else "flex")
+        self._chart(deck.controller.theme, choice, tally, chosen, hidden)
 
-    def _chart(self, theme: str, choice, tally, chosen: str | None) -> None:
+    def _chart(self, theme: str, choice, tally, chosen: str | None, hidden: bool) -> None:
+        """The bars; a hidden vote's counts never reach the page, not even as zero-height
+        bars' data."""
         labels = [f"{n}. {o.label[:24]}" for n, o in enumerate(choice.options, 1)]
-        votes = [tally.votes.get(o.key, 0) for o in choice.options]
+        votes = [0 if hidden else tally.votes.get(o.key, 0) for o in choice.options]
         fg, bar, win = COLORS.get(theme, COLORS["dark"])
         colors = [win if o.key == chosen else bar for o in choice.options]
         bars = (tuple(labels), tuple(votes), tuple(colors), fg)
@@ -112,6 +117,17 @@ class PresenterView:
         self.upcoming = w.HTML()
         self.live = w.HTML().add_class("cyoa-status")
         self.phones = w.HTML()
+        self.sources = w.HTML()
+        self.suspects = w.Dropdown(options=[], layout=w.Layout(width="16em")).add_class(
+            "cyoa-suspects"
+        )
+        lift = w.Button(description="Lift the cap")
+        lift.on_click(lambda _b: deck.act("lift-cap"))
+        discard = w.Button(description="Discard source")
+        discard.on_click(
+            lambda _b: self.suspects.value and deck.act(f"discard:{self.suspects.value}")
+        )
+        self.moderation = w.HBox([lift, self.suspects, discard])
         buttons = []
         for label, action in [
             ("◀ Back", "back"),
@@ -129,7 +145,7 @@ class PresenterView:
         self.jump_to = w.Dropdown(
             options=[(f"{s.title} ({s.id})", s.id) for s in deck.story.scenes],
             layout=w.Layout(width="28em"),
-        )
+        ).add_class("cyoa-jump")
         go_button = w.Button(description="Jump")
         go_button.on_click(lambda _b: deck.act("jump:" + str(self.jump_to.value)))
         self.root = w.VBox(
@@ -139,6 +155,8 @@ class PresenterView:
                 self.current,
                 self.live,
                 self.phones,
+                self.sources,
+                self.moderation,
                 self.picks,
                 w.HBox(buttons),
                 w.HBox([self.jump_to, go_button]),
@@ -146,6 +164,7 @@ class PresenterView:
             ]
         ).add_class("cyoa-presenter")
         self._pick_scene = ""
+        self._story = deck.story
 
     def render(self) -> None:
         deck, talk = self.deck, self.deck.talk
@@ -154,12 +173,22 @@ class PresenterView:
         _set(self.clock, value=f"{elapsed // 60:02d}:{elapsed % 60:02d}")
         _set(self.badge, value=deck.badge_html())
         _set(self.phones, value=deck.phones_html())
+        _set(self.sources, value=deck.sources_html())
+        suspects = tuple(deck.suspects())
+        if tuple(self.suspects.options) != suspects:
+            self.suspects.options = suspects
+        _set(self.moderation.layout, display="flex" if talk.choice else "none")
         notes = render.markdown(scene.notes) if scene.notes else "<p><i>no notes</i></p>"
+        problems = deck.problems_html() if deck.problems else ""
         _set(
             self.current,
-            value=f"<h2>{html.escape(scene.title)} <small>({html.escape(scene.id)}, "
+            value=f"{problems}<h2>{html.escape(scene.title)} <small>({html.escape(scene.id)}, "
             f"step {len(talk.path)})</small></h2><div class='cyoa-notes'>{notes}</div>",
         )
+        if self._story is not deck.story:  # the story was edited (--watch)
+            self._story = deck.story
+            self.jump_to.options = [(f"{s.title} ({s.id})", s.id) for s in deck.story.scenes]
+            self._pick_scene = ""
         rows = []
         for key, target in talk.upcoming():
             title = deck.story.by_id[target].title if target in deck.story.by_id else target
@@ -168,10 +197,13 @@ class PresenterView:
         choice = talk.choice
         if choice is None:
             _set(self.live, value=html.escape(talk.message))
-        else:
-            decided = talk.decided()
-            status = render.status_html(talk.tally(), talk.message, decided and decided.label)
-            _set(self.live, value=render.options_html(choice, talk.tally(), None) + status)
+        else:  # the laptop sees the counts even of a hide-results vote, and says so
+            decided, tally = talk.decided(), talk.tally()
+            left = None if talk.is_closed() else tally.seconds_left()
+            status = render.status_html(tally, talk.message, decided and decided.label, left)
+            if talk.hidden():
+                status += '<p class="cyoa-hidden">The room sees no counts until the close.</p>'
+            _set(self.live, value=render.options_html(choice, tally, None) + status)
         if self._pick_scene != scene.id:
             self._pick_scene = scene.id
             picks = []

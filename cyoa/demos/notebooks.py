@@ -2,7 +2,8 @@
 
 One source for each demo: a code cell tagged ``demo:<name>`` in a learner notebook. The
 learner runs the notebook top to bottom; the deck runs the cells carrying a scene's tag.
-Regenerate with ``python -m cyoa.demos.notebooks`` (outputs are never committed).
+Regenerate with ``python -m cyoa.demos.notebooks`` (outputs are never committed): it writes
+into the shipped notebooks' folder, which in a checkout is the repository's ``notebooks/``.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from pathlib import Path
 import nbformat
 
 from cyoa.demos.chapters import CHAPTERS
+from cyoa.shipped import notebook_folder
 
-NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+NOTEBOOKS = notebook_folder()
 TAG_PREFIX = "demo:"
 
 

@@ -8,6 +8,7 @@
   var LIVE = "/api/live", VOTE = "/vote", PAGE = "/";
   var FAST = 2000, SLOW = 10000;
   var timer = null, failures = 0, inflight = false;
+  var deadline = null, clock = null, asked = false; /* the open poll's time limit */
   var current = JSON.parse(document.getElementById("live").textContent);
 
   function $(id) { return document.getElementById(id); }
@@ -86,9 +87,38 @@
       });
   }
 
+  function showLeft() {
+    /* Seconds left of the time limit; at 0, ask the server (it closes the vote itself). */
+    var el = $("countdown");
+    if (deadline === null) return;
+    var left = Math.max(0, Math.ceil((deadline - performance.now()) / 1000));
+    if (el) {
+      text(el.querySelector("b"), String(left));
+      text(el.querySelector("span"), left === 1 ? "second" : "seconds");
+    }
+    if (left === 0 && !asked) { asked = true; schedule(300); }
+  }
+
+  function countdown(d) {
+    /* The server says how many seconds are left at each answer: count down from there, on
+       this phone's own clock (its time of day may be off; its seconds are not). */
+    asked = false;
+    if (d.status === "open" && d.poll && d.poll.closes_in !== null &&
+        d.poll.closes_in !== undefined) {
+      deadline = performance.now() + 1000 * d.poll.closes_in;
+      if (!clock) clock = setInterval(showLeft, 250);
+      showLeft();
+    } else {
+      deadline = null;
+      clearInterval(clock);
+      clock = null;
+    }
+  }
+
   function apply(d) {
     current = d;
-    if (keyOf(d) !== $("app").dataset.key) return swapPage(d);
+    countdown(d);
+    if (keyOf(d) !== $("app").dataset.key) return swapPage(d).then(showLeft);
     update(d);
   }
 
@@ -169,5 +199,6 @@
     if (!document.hidden) schedule(0);
   });
 
+  countdown(current);
   schedule();
 })();
