@@ -163,6 +163,24 @@ def test_from_a_scene_and_the_presenter_view_steers_the_deck(tmp_path, browser) 
         wait_title(deck, target.title)  # the projector follows the presenter's jump
         presenter.click("button:has-text('Back')")
         wait_title(deck, rehearsed.title)
+
+        # At a decision the presenter sees how many phones have the page open, and the cap.
+        presenter.select_option(".cyoa-jump select", label=f"{DECISION.title} ({DECISION.id})")
+        presenter.click("button:has-text('Jump')")
+        wait_title(deck, DECISION.title)
+        presenter.wait_for_function(
+            "() => document.querySelector('.cyoa-presenter')?.innerText"
+            ".includes('0 phones with the audience page open')",
+            timeout=60_000,
+        )
+        assert "voters per address: 5" in presenter.inner_text(".cyoa-presenter")
+        phone = context.new_page()
+        phone.goto(info["vote_url"] + "/")  # its live feed comes back with the cookie
+        presenter.wait_for_function(
+            "() => document.querySelector('.cyoa-presenter')?.innerText"
+            ".includes('1 phone with the audience page open')",
+            timeout=60_000,
+        )
         context.close()
     finally:
         run.kill()

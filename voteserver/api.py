@@ -1,4 +1,4 @@
-"""The presenter's API and the public results, as in DESIGN.md's contract."""
+"""The presenter's API and the public results, as in docs/http.md (the HTTP contract)."""
 
 from __future__ import annotations
 

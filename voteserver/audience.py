@@ -217,7 +217,7 @@ def _refuse(status: int, code: str, headers: dict[str, str] | None = None) -> An
 
 @bp.post("/vote")
 def vote() -> Any:
-    """Count, change or refuse this phone's vote (see DESIGN.md, "Vote semantics").
+    """Count, change or refuse this phone's vote (docs/http.md, "A web vote").
 
     The page's script posts JSON votes that :mod:`voteserver.fastvote` answers before Flask;
     this view serves plain forms (JavaScript off) and any other client, by the same rules.
