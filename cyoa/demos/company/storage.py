@@ -84,13 +84,20 @@ class Database:
     def seed(self, weeks: int = 26, seed: int = 7) -> int:
         """Made-up history for a young company: slow start, then TechCrunch, then growth."""
         rng = random.Random(seed)
-        start = datetime.now(UTC) - timedelta(weeks=weeks)
+        # Whole ISO weeks, ending with the last complete one: the graphs group by ISO week,
+        # and a history that ended mid-week made "this week" look like a collapse (on a
+        # Monday the last bar held a few hours of signups).
+        now = datetime.now(UTC)
+        monday = (now - timedelta(days=now.weekday())).replace(
+            hour=0, minute=0, second=0, microsecond=0
+        )
+        start = monday - timedelta(weeks=weeks)
         users, n = [], 0
         for week in range(weeks):
             signups = int(3 + 1.35 ** min(week, 20) + rng.randint(0, 5))
             for _ in range(signups):
                 n += 1
-                when = start + timedelta(weeks=week, minutes=rng.randint(0, 10_000))
+                when = start + timedelta(weeks=week, minutes=rng.randint(0, 7 * 24 * 60 - 1))
                 users.append((f"user{n}@example.com", when.isoformat(timespec="seconds")))
         deliveries = [
             (email, "someone@example.com", "contract.pdf", created)
