@@ -43,7 +43,8 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from voteserver import keys  # noqa: E402 - after the path fix, for `python bench/...`
+from bench.votes import forget_talk  # noqa: E402 - after the path fix, for `python bench/...`
+from voteserver import keys  # noqa: E402
 from voteserver.settings import SETTINGS  # noqa: E402
 
 TOKEN = "stuffing-bench-presenter-token"
@@ -278,18 +279,6 @@ def run_setting(args: argparse.Namespace, cap: str, work: Path) -> Run:
         stop(process)
         if client is not None:
             forget_talk(client, talk, previous)
-
-
-def forget_talk(client: redis.Redis, talk: str, previous: bytes | None) -> None:
-    """On a shared Redis: delete the bench talk's keys, give the current-talk pointer back."""
-    if previous is None:
-        client.delete(keys.current_talk())
-    else:
-        client.set(keys.current_talk(), previous)
-    client.zrem(keys.talks(), talk)
-    doomed = list(client.scan_iter(match=f"{keys.PREFIX}:{{{talk}*", count=1000))
-    for start in range(0, len(doomed), 500):
-        client.delete(*doomed[start : start + 500])
 
 
 def print_report(args: argparse.Namespace, runs: list[Run]) -> None:

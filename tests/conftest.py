@@ -195,6 +195,20 @@ def start_server(server_env: dict[str, str]):
         server.stop()
 
 
+@pytest.fixture
+def server(start_server, talk_id: str) -> ServerProcess:
+    """A real vote server on a talk of this test's own (the Redis is shared by the session)."""
+    server = start_server()
+    started = requests.post(
+        server.url + "/api/talks",
+        json={"talk": talk_id},
+        headers={"Authorization": f"Bearer {PRESENTER_TOKEN}"},
+        timeout=10,
+    )
+    assert started.status_code == 201
+    return server
+
+
 @pytest.fixture(scope="session")
 def browser():
     from playwright.sync_api import sync_playwright

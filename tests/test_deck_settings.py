@@ -13,7 +13,6 @@ import re
 import time
 from dataclasses import replace
 
-import pytest
 import requests
 from conftest import PRESENTER_TOKEN, TWILIO_TOKEN
 
@@ -24,16 +23,6 @@ from voteserver.rehearse import send_sms
 SHIPPED = load_story()
 DECISION = SHIPPED.decisions[0]
 AUTH = {"Authorization": f"Bearer {PRESENTER_TOKEN}"}
-
-
-@pytest.fixture
-def server(start_server, talk_id):
-    server = start_server()
-    started = requests.post(
-        server.url + "/api/talks", json={"talk": talk_id}, headers=AUTH, timeout=10
-    )
-    assert started.status_code == 201
-    return server
 
 
 def with_settings(**settings) -> Story:

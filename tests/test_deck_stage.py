@@ -12,25 +12,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 from conftest import PRESENTER_TOKEN, TWILIO_TOKEN
+from waiting import wait_until
 
 from cyoa.deck import Deck, VoteClient, load_story
 from cyoa.deck.deck import NO_PHONES_WARNING
 from voteserver.rehearse import send_sms
 
 STORY = load_story()
-
-
-@pytest.fixture
-def server(start_server, talk_id):
-    server = start_server()
-    started = requests.post(
-        server.url + "/api/talks",
-        json={"talk": talk_id},
-        headers={"Authorization": f"Bearer {PRESENTER_TOKEN}"},
-        timeout=5,
-    )
-    assert started.status_code == 201
-    return server
 
 
 def deck_at_decision(server, presenter: bool = False) -> Deck:
@@ -165,10 +153,7 @@ def _call_in_thread(client: VoteClient, path: str) -> threading.Thread:
 
 
 def _wait_until_sent(client: VoteClient, calls: int) -> None:
-    deadline = time.monotonic() + 10
-    while client._started < calls:
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
+    wait_until(lambda: client._started >= calls, f"{calls} calls sent")
 
 
 def test_an_old_answer_cannot_flip_the_offline_badge(gated) -> None:

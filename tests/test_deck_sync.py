@@ -7,26 +7,10 @@ from __future__ import annotations
 
 import time
 
-import pytest
-import requests
 from conftest import PRESENTER_TOKEN, TWILIO_TOKEN
 
 from cyoa.deck import Deck, VoteClient, load_story
 from voteserver.rehearse import send_sms
-
-
-@pytest.fixture
-def server(start_server, talk_id):
-    """A real vote server on a talk of this test's own (the Redis is shared by the session)."""
-    server = start_server()
-    started = requests.post(
-        server.url + "/api/talks",
-        json={"talk": talk_id},
-        headers={"Authorization": f"Bearer {PRESENTER_TOKEN}"},
-        timeout=5,
-    )
-    assert started.status_code == 201
-    return server
 
 
 def deck_for(server, presenter: bool = False) -> Deck:

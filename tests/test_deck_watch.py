@@ -11,25 +11,17 @@ from __future__ import annotations
 import html
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 from conftest import PRESENTER_TOKEN
+from waiting import wait_until as wait
 
 from cyoa.deck import Deck, VoteClient
 from cyoa.deck.reload import PLACEHOLDER
 from story.loader import load_story
-
-GUARD = 60.0  # seconds: a bound for a broken watcher on a loaded machine, not a measurement
-
-
-def wait(done: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + GUARD
-    while not done():
-        assert time.monotonic() < deadline, f"never happened: {what}"
-        time.sleep(0.05)
 
 
 def save(path: Path, text: str) -> None:

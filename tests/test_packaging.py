@@ -22,7 +22,6 @@ import signal
 import subprocess
 import sys
 import sysconfig
-import time
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ import pytest
 import requests
 import yaml
 from conftest import free_port
+from waiting import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("cyoa", "voteserver", "story")
@@ -245,11 +245,12 @@ def presenting(installed: Installed, tmp_path: Path) -> Iterator[tuple[subproces
 
 def wait_announced(process: subprocess.Popen, out: Path) -> dict:
     """The run's ``present.json``, once it printed its URLs; fail with its output if it died."""
-    deadline = time.monotonic() + 240  # a guard only: ~20 s on a busy 2-core machine
-    while "Press Ctrl-C" not in out.read_text(errors="replace"):
+
+    def announced() -> bool:
         assert process.poll() is None, f"cyoa present exited:\n{out.read_text()}"
-        assert time.monotonic() < deadline, f"cyoa present not up:\n{out.read_text()}"
-        time.sleep(0.1)
+        return "Press Ctrl-C" in out.read_text(errors="replace")
+
+    wait_until(announced, "cyoa present's URLs", timeout=240)
     return json.loads((out.parent / "state" / "present.json").read_text())
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -273,17 +274,15 @@ def echo_servers(tmp_path: Path) -> Iterator[dict[str, int]]:
 
 def wait_listening(port: int) -> None:
     """Until the port accepts a connection (the server is up), or the guard runs out."""
-    import time
 
-    deadline = time.monotonic() + GUARD
-    while True:
+    def accepts() -> bool:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
         except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
+            return False
+        return True
+
+    wait_until(accepts, f"a server listening on port {port}", GUARD)
 
 
 def echo(port: int, request: bytes) -> dict:

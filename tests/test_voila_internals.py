@@ -15,7 +15,6 @@ import os
 import re
 import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +25,7 @@ import requests
 from conftest import free_port
 from voila.app import Voila
 from voila.voila_kernel_manager import voila_kernel_manager_factory
+from waiting import wait_until
 
 from cyoa.deck.kernels import FreshPoolKernelManager, VoilaChanged, pooled_kernel
 from cyoa.deck.template import TemplateChanged, check_lab_template, lab_template, removed_texts
@@ -138,11 +138,12 @@ def jupyter_path_env() -> list[str]:
 
 def wait_log(log: Path, text: str, count: int, process: subprocess.Popen) -> None:
     """Until Voilà's log says ``text`` ``count`` times; fail with the log at the deadline."""
-    deadline = time.monotonic() + 120  # a guard only: a busy 2-core machine takes ~10 s
-    while log.read_text(errors="replace").count(text) < count:
+
+    def logged() -> bool:
         assert process.poll() is None, f"Voilà exited:\n{log.read_text(errors='replace')}"
-        assert time.monotonic() < deadline, f"no {text!r} x{count}:\n{log.read_text()}"
-        time.sleep(0.1)
+        return log.read_text(errors="replace").count(text) >= count
+
+    wait_until(logged, f"{text!r} x{count} in {log}")
 
 
 @pytest.mark.slow

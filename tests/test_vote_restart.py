@@ -13,7 +13,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import psutil
 import pytest
 import requests
 from conftest import PRESENTER_TOKEN, ServerProcess
+from waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -43,11 +43,7 @@ def embedded_env(server_env: dict[str, str], tmp_path: Path) -> Iterator[dict[st
 
 
 def wait_for(what: str, check: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
+    wait_until(check, what, timeout)
 
 
 def redis_pid(env: dict[str, str]) -> int:

@@ -71,6 +71,8 @@ def async_rq_demo(run: Run, pages: int = 4) -> None:
     response, seconds = timed_post(server.url("/crawl"), {"pages": pages, "mode": "inline"})
     run.show(f"POST /crawl (inline) → {response.status_code} after {seconds} s")
     run.fact("inline_seconds", seconds, "the visitor waited (s)")
+    crawled = response.json()["done"]["pages"]
+    run.fact("inline_answer_waited_for_the_crawl", crawled == pages, "the answer held the crawl")
     run.step("The same crawl, enqueued: the request returns at once")
     response, seconds = timed_post(server.url("/crawl"), {"pages": pages})
     answered_at = datetime.now(UTC)
