@@ -29,7 +29,7 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 
 from cyoa.deck.harness import Presenting  # noqa: E402
 from cyoa.present import port_free  # noqa: E402
-from voteserver.rehearse import send_sms  # noqa: E402
+from cyoa.voteserver.rehearse import send_sms  # noqa: E402
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -69,7 +69,7 @@ def main() -> None:
     parser.add_argument("--votes", type=int, default=40)
     parser.add_argument("--slides", type=int, default=20)
     args = parser.parse_args()
-    from story.loader import default_story_path, load_story
+    from cyoa.story.loader import default_story_path, load_story
 
     story = load_story(default_story_path())
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CYOA_", "TWILIO_"))}

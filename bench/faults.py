@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.votes import Server, free_port  # noqa: E402 - after the path fix
-from voteserver.rehearse import send_sms  # noqa: E402
+from cyoa.voteserver.rehearse import send_sms  # noqa: E402
 
 TOKEN = "bench-presenter-token"
 POLL = {"question": "Which way?", "options": [{"key": k, "label": k} for k in "12"]}

@@ -16,9 +16,9 @@ import functools
 
 from flask import Flask, jsonify, request
 
-from voteserver.app import connect
-from voteserver.serve import run_wsgi
-from voteserver.settings import load_config
+from cyoa.voteserver.app import connect
+from cyoa.voteserver.serve import run_wsgi
+from cyoa.voteserver.settings import load_config
 
 
 def create_naive_app(redis_url: str, prefix: str) -> Flask:

@@ -48,7 +48,7 @@ from bench.votes import (  # noqa: E402 - after the path fix, for `python bench/
     run_wrk,
     write_web_votes,
 )
-from voteserver import keys  # noqa: E402
+from cyoa.voteserver import keys  # noqa: E402
 
 SITE = ROOT / "deploy" / "cyoa-vote.nginx"
 KINDS = ("headers", "half-body", "slow-headers", "idle")
@@ -439,7 +439,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         redis_url = args.redis_url
         if not redis_url:
-            from voteserver.embedded import EmbeddedRedis
+            from cyoa.voteserver.embedded import EmbeddedRedis
 
             embedded = EmbeddedRedis(work / "state")
             redis_url = embedded.start()

@@ -44,8 +44,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.votes import forget_talk  # noqa: E402 - after the path fix, for `python bench/...`
-from voteserver import keys  # noqa: E402
-from voteserver.settings import SETTINGS  # noqa: E402
+from cyoa.voteserver import keys  # noqa: E402
+from cyoa.voteserver.settings import SETTINGS  # noqa: E402
 
 TOKEN = "stuffing-bench-presenter-token"
 POLL = "stuffing"

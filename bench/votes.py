@@ -35,8 +35,8 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from voteserver import keys, voters  # noqa: E402 - after the path fix, for `python bench/...`
-from voteserver.serve import DEFAULT_THREADS  # noqa: E402
+from cyoa.voteserver import keys, voters  # noqa: E402 - after the path fix, for `python bench/...`
+from cyoa.voteserver.serve import DEFAULT_THREADS  # noqa: E402
 
 LUA = Path(__file__).resolve().parent / "votes.lua"
 TARGET = {"rate": 3000.0, "p99_ms": 50.0}  # the target for web votes

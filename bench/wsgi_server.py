@@ -14,8 +14,8 @@ from __future__ import annotations
 import argparse
 import functools
 
-from voteserver.app import create_app, resolve_secrets
-from voteserver.settings import load_config
+from cyoa.voteserver.app import create_app, resolve_secrets
+from cyoa.voteserver.settings import load_config
 
 
 def main(argv: list[str] | None = None) -> None:

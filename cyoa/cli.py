@@ -21,8 +21,8 @@ def _register() -> None:
     from cyoa.deck.cli import commands as deck_commands
     from cyoa.demos_cli import commands as demo_commands
     from cyoa.notebooks_cli import commands as notebook_commands
-    from story.cli import commands as story_commands
-    from voteserver.cli import commands as vote_commands
+    from cyoa.story.cli import commands as story_commands
+    from cyoa.voteserver.cli import commands as vote_commands
 
     for command in (
         *vote_commands,

@@ -16,8 +16,8 @@ import click
 def record_demos(story_dir: Path | None, only: tuple[str, ...]) -> None:
     """Run every demo the story uses and save its code and output in the story's recordings/."""
     from cyoa.demos.record import record_demo
-    from story.demos import RECORDINGS_DIR, notebook_demos
-    from story.loader import default_story_path, load_story
+    from cyoa.story.demos import RECORDINGS_DIR, notebook_demos
+    from cyoa.story.loader import default_story_path, load_story
 
     story = load_story(story_dir or default_story_path())
     if story.notebooks_path is None:

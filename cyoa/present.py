@@ -194,7 +194,7 @@ def prepare_talk(vote_url: str, token: str, settings: Settings) -> dict:
     """
     from cyoa.deck.client import VoteClient
     from cyoa.deck.deck import load_story
-    from story.problems import StoryError
+    from cyoa.story.problems import StoryError
 
     try:
         story = load_story(settings.story)
@@ -245,7 +245,7 @@ def voila_argv(root: Path, settings: Settings) -> list[str]:
 
 def start(settings: Settings, children: Children) -> dict[str, str]:
     """Start the vote server and Voilà; return the URLs to print."""
-    from voteserver.settings import persistent_secret
+    from cyoa.voteserver.settings import persistent_secret
 
     for port in (settings.port, settings.deck_port):
         if not port_free(port):

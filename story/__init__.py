@@ -1,11 +1,11 @@
 """The branching story: its model, loader, checker and static export."""
 
-from story.checker import check_story, summarize
-from story.demos import known_demos
-from story.loader import default_story_path, load_story
-from story.model import Choice, Ending, Option, Scene, Story
-from story.paths import enumerate_paths
-from story.problems import Problem, StoryError
+from cyoa.story.checker import check_story, summarize
+from cyoa.story.demos import known_demos
+from cyoa.story.loader import default_story_path, load_story
+from cyoa.story.model import Choice, Ending, Option, Scene, Story
+from cyoa.story.paths import enumerate_paths
+from cyoa.story.problems import Problem, StoryError
 
 __all__ = [
     "Choice",

@@ -10,12 +10,12 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 
-from story.demos import Demos, story_demos
-from story.loader import STORY_FILE
-from story.model import Scene, Story
-from story.paths import TooManyPaths, count_paths, loop_links, reachable_from
-from story.problems import Problem, StoryError, blame
-from story.votewords import refusals
+from cyoa.story.demos import Demos, story_demos
+from cyoa.story.loader import STORY_FILE
+from cyoa.story.model import Scene, Story
+from cyoa.story.paths import TooManyPaths, count_paths, loop_links, reachable_from
+from cyoa.story.problems import Problem, StoryError, blame
+from cyoa.story.votewords import refusals
 
 MIN_OPTIONS = 2
 MAX_OPTIONS = 9

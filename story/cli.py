@@ -6,13 +6,13 @@ from pathlib import Path
 
 import click
 
-from story.checker import check_story, errors, summarize
-from story.export import ExportError, export_steps
-from story.loader import STORY_FILE, default_story_path, load_story
-from story.model import Story
-from story.paths import TooManyPaths, enumerate_paths
-from story.problems import Problem, StoryError, blame, bug_report
-from story.results import ResultsError, load_results
+from cyoa.story.checker import check_story, errors, summarize
+from cyoa.story.export import ExportError, export_steps
+from cyoa.story.loader import STORY_FILE, default_story_path, load_story
+from cyoa.story.model import Story
+from cyoa.story.paths import TooManyPaths, enumerate_paths
+from cyoa.story.problems import Problem, StoryError, blame, bug_report
+from cyoa.story.results import ResultsError, load_results
 
 STORY_ARG = click.Path(exists=True, file_okay=False, path_type=Path)
 FORMAT_DOC = Path(__file__).resolve().parent / "README.md"  # shipped in the wheel too
@@ -47,7 +47,7 @@ LIST_LIMIT = 1000
 def check(story_dir: Path | None, quiet: bool, watch: bool) -> None:
     """Check a story (default: the shipped WSGI adventure) and list every path through it."""
     if watch:
-        from story.watch import watch_story
+        from cyoa.story.watch import watch_story
 
         root = story_dir or default_story_path()
         watch_story(root, lambda: _watched_check(root, quiet), click.echo)
@@ -123,7 +123,7 @@ def new(folder: Path, title: str) -> None:
     A title scene, one decision, two branches (one with a demo, one with an image), two
     endings, speaker notes and a learner notebook; every file says what to change.
     """
-    from story.scaffold import ScaffoldError, write_starter
+    from cyoa.story.scaffold import ScaffoldError, write_starter
 
     try:
         written = write_starter(folder, title)

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import yaml
 
-from story.loader import STORY_FILE
-from story.model import PACKAGE_PREFIX, Story
-from story.problems import Problem, StoryError, blame
-from story.textfile import read_text
+from cyoa.story.loader import STORY_FILE
+from cyoa.story.model import PACKAGE_PREFIX, Story
+from cyoa.story.problems import Problem, StoryError, blame
+from cyoa.story.textfile import read_text
 
 DEMOS_FILE = "demos.yaml"
 RECORDINGS_DIR = "recordings"

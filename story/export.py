@@ -15,11 +15,11 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
-from story.demos import demo_recording, demo_summaries
-from story.model import Scene, Story
-from story.paths import StoryPath, enumerate_paths, reading_order
-from story.results import Results
-from story.storymap import NODE_HEIGHT, NODE_WIDTH, layout
+from cyoa.story.demos import demo_recording, demo_summaries
+from cyoa.story.model import Scene, Story
+from cyoa.story.paths import StoryPath, enumerate_paths, reading_order
+from cyoa.story.results import Results
+from cyoa.story.storymap import NODE_HEIGHT, NODE_WIDTH, layout
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 MARKER = ".cyoa-export"

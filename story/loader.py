@@ -15,9 +15,9 @@ from typing import Any
 import yaml
 from markdown_it import MarkdownIt
 
-from story.model import Choice, Ending, Option, Scene, Source, Story, field_line
-from story.problems import Problem, StoryError, blame
-from story.textfile import read_text
+from cyoa.story.model import Choice, Ending, Option, Scene, Source, Story, field_line
+from cyoa.story.problems import Problem, StoryError, blame
+from cyoa.story.textfile import read_text
 
 STORY_FILE = "story.yaml"
 SCENES_DIR = "scenes"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from story.model import Story
+from cyoa.story.model import Story
 
 MAX_PATHS = 100_000
 MAX_STEPS = 500_000

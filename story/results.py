@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from story.model import Story
+from cyoa.story.model import Story
 
 
 class ResultsError(ValueError):

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from story.model import Story
-from story.paths import reachable_from, reading_order
+from cyoa.story.model import Story
+from cyoa.story.paths import reachable_from, reading_order
 
 NODE_WIDTH = 220
 NODE_HEIGHT = 40

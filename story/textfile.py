@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from story.problems import Problem, StoryError
+from cyoa.story.problems import Problem, StoryError
 
 
 def read_text(file: Path) -> str:

@@ -12,11 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from story.model import Choice
+from cyoa.story.model import Choice
 
 if TYPE_CHECKING:  # imported where used: loading a story (the deck does) needs no voteserver
-    from voteserver.sms_parse import ParsedSms
-    from voteserver.store import Option as VoteOption
+    from cyoa.voteserver.sms_parse import ParsedSms
+    from cyoa.voteserver.store import Option as VoteOption
 
 MAX_WORDS = 10
 """The vote server keeps an option's first 10 SMS words (``PUT /api/polls``)."""
@@ -57,7 +57,7 @@ class Refusal:
 
 def vote_options(choice: Choice) -> list[VoteOption]:
     """The poll's options as the deck defines them on the vote server: key, label, SMS words."""
-    from voteserver.store import Option as VoteOption
+    from cyoa.voteserver.store import Option as VoteOption
 
     return [VoteOption(option.key, option.label, option.sms) for option in choice.options]
 
@@ -68,7 +68,7 @@ def ways_to_vote(choice: Choice) -> list[Way]:
     A label word counts only when no other option's label has it: "money" in "Accept the
     money" and "Reject the money" names neither, and nobody expects it to.
     """
-    from voteserver.sms_parse import FILLER, LETTERS, STOPWORDS, tokens
+    from cyoa.voteserver.sms_parse import FILLER, LETTERS, STOPWORDS, tokens
 
     options = choice.options
     letters = all(option.key.isdecimal() for option in options)
@@ -91,7 +91,7 @@ def ways_to_vote(choice: Choice) -> list[Way]:
 
 def refusals(choice: Choice) -> list[Refusal]:
     """Each text that would not vote for the option it is advertised for, grouped by text."""
-    from voteserver.sms_parse import parse_choice, tokens
+    from cyoa.voteserver.sms_parse import parse_choice, tokens
 
     options = choice.options
     keys = [option.key for option in options]
@@ -186,8 +186,8 @@ def _refusal(group: list[Way], failing: list[Way], parsed: ParsedSms, choice: Ch
 def _rivals(text: str, owner: int, choice: Choice) -> list[int]:
     """The other options whose label and sms words, taken away, would let ``text`` vote for
     ``owner``: asked of the parser itself, so its plurals and phrases count too."""
-    from voteserver.sms_parse import parse_choice
-    from voteserver.store import Option as VoteOption
+    from cyoa.voteserver.sms_parse import parse_choice
+    from cyoa.voteserver.store import Option as VoteOption
 
     polled = vote_options(choice)
     found = []

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import watchfiles
 
-from story.loader import load_story
+from cyoa.story.loader import load_story
 
 READY_MS = 200
 """How soon an idle watcher reports that it is live, in milliseconds."""

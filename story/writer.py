@@ -7,8 +7,8 @@ from typing import Any
 
 import yaml
 
-from story.loader import SCENES_DIR, STORY_FILE
-from story.model import Scene, Story
+from cyoa.story.loader import SCENES_DIR, STORY_FILE
+from cyoa.story.model import Scene, Story
 
 NOTES_MARKDOWN = "## Speaker notes"
 

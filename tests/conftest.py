@@ -19,10 +19,10 @@ import pytest
 import redis
 import requests
 
-from voteserver import create_app
-from voteserver.embedded import EmbeddedRedis
-from voteserver.settings import load_config
-from voteserver.store import Option, VoteStore
+from cyoa.voteserver import create_app
+from cyoa.voteserver.embedded import EmbeddedRedis
+from cyoa.voteserver.settings import load_config
+from cyoa.voteserver.store import Option, VoteStore
 
 ROOT = Path(__file__).resolve().parent.parent
 PRESENTER_TOKEN = "presenter-test-token"

@@ -13,7 +13,7 @@ from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from voteserver.rehearse import read_form
+from cyoa.voteserver.rehearse import read_form
 
 
 class Phone:

@@ -11,8 +11,8 @@ import pytest
 import segno
 from conftest import PET_OPTIONS
 
-from voteserver import create_app, qr
-from voteserver.store import Option
+from cyoa.voteserver import create_app, qr
+from cyoa.voteserver.store import Option
 
 JSON = {"Accept": "application/json"}
 

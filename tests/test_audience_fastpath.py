@@ -63,7 +63,7 @@ def test_fast_and_flask_paths_answer_alike(app, store, talk_id, poll):
 def test_rate_limit_answers_alike_with_retry_after(config, talk_id, poll, app, store):
     from dataclasses import replace
 
-    from voteserver import create_app
+    from cyoa.voteserver import create_app
 
     # an hour-long window: the three votes never straddle two windows (a 10 s one could)
     strict = create_app(replace(config, voter_rate=2, rate_window=3600))
@@ -85,7 +85,7 @@ def test_a_form_post_without_javascript_still_redirects(app, poll):
 def test_only_the_pages_own_json_votes_take_the_fast_path(app):
     from werkzeug.test import EnvironBuilder
 
-    from voteserver.fastvote import FastVotePath
+    from cyoa.voteserver.fastvote import FastVotePath
 
     fast = FastVotePath(app, app.wsgi_app)
 

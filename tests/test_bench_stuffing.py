@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from voteserver.settings import load_config
+from cyoa.voteserver.settings import load_config
 
 pytestmark = pytest.mark.slow
 

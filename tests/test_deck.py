@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cyoa.deck.machine import Talk, poll_id
-from story.model import Choice, Ending, Option, Scene, Story
+from cyoa.story.model import Choice, Ending, Option, Scene, Story
 
 
 def make_story(default: str | None = None) -> Story:

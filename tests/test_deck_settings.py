@@ -17,8 +17,8 @@ import requests
 from conftest import PRESENTER_TOKEN, TWILIO_TOKEN
 
 from cyoa.deck import Deck, VoteClient, load_story
-from story.model import Story
-from voteserver.rehearse import send_sms
+from cyoa.story.model import Story
+from cyoa.voteserver.rehearse import send_sms
 
 SHIPPED = load_story()
 DECISION = SHIPPED.decisions[0]

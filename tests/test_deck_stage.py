@@ -16,7 +16,7 @@ from waiting import wait_until
 
 from cyoa.deck import Deck, VoteClient, load_story
 from cyoa.deck.deck import NO_PHONES_WARNING
-from voteserver.rehearse import send_sms
+from cyoa.voteserver.rehearse import send_sms
 
 STORY = load_story()
 

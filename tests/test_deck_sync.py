@@ -10,7 +10,7 @@ import time
 from conftest import PRESENTER_TOKEN, TWILIO_TOKEN
 
 from cyoa.deck import Deck, VoteClient, load_story
-from voteserver.rehearse import send_sms
+from cyoa.voteserver.rehearse import send_sms
 
 
 def deck_for(server, presenter: bool = False) -> Deck:

@@ -21,7 +21,7 @@ from waiting import wait_until as wait
 
 from cyoa.deck import Deck, VoteClient
 from cyoa.deck.reload import PLACEHOLDER
-from story.loader import load_story
+from cyoa.story.loader import load_story
 
 
 def save(path: Path, text: str) -> None:

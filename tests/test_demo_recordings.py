@@ -7,9 +7,9 @@ import json
 from click.testing import CliRunner
 
 from cyoa.cli import main
-from story.demos import RECORDINGS_DIR, demo_recording, notebook_demos
-from story.export import export_site
-from story.loader import default_story_path, load_story
+from cyoa.story.demos import RECORDINGS_DIR, demo_recording, notebook_demos
+from cyoa.story.export import export_site
+from cyoa.story.loader import default_story_path, load_story
 
 
 def test_every_demo_of_the_story_has_a_recording_of_its_current_cells():

@@ -36,7 +36,9 @@ from conftest import free_port
 from waiting import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("cyoa", "voteserver", "story")
+PACKAGES = ("cyoa", "voteserver", "story")  # the repository's folders
+# The card's folders install under the one name cyoa (setup.py says why).
+SHIPPED_AS = {"cyoa": "cyoa", "voteserver": "cyoa/voteserver", "story": "cyoa/story"}
 NOT_SHIPPED = ("__pycache__", ".ipynb_checkpoints", ".pyc")
 MARKER = "CYOA_PRESENT_ID"  # cyoa present marks every process it starts with it
 
@@ -46,7 +48,7 @@ pytestmark = pytest.mark.slow
 def source_files() -> set[str]:
     """Every file the wheel must hold, by its path inside the wheel."""
     files = set()
-    folders = {package: package for package in PACKAGES} | {"notebooks": "cyoa/notebooks"}
+    folders = SHIPPED_AS | {"notebooks": "cyoa/notebooks"}
     for folder, shipped_as in folders.items():
         for path in (ROOT / folder).rglob("*"):
             relative = f"{shipped_as}/{path.relative_to(ROOT / folder).as_posix()}"
@@ -147,13 +149,17 @@ def test_the_wheel_holds_every_package_file(wheel: Path) -> None:
 
     assert not missing, f"left out of the wheel (add them to package-data): {missing}"
     assert "cyoa/demos/company/deploy.yml" in shipped
+    top_level = {
+        name.split("/")[0] for name in shipped if not name.split("/")[0].endswith(".dist-info")
+    }
+    assert top_level == {"cyoa"}, "the wheel must not install story or voteserver at the top"
     assert {"cyoa/notebooks/present.ipynb", "cyoa/notebooks/learn-1-launch.ipynb"} <= shipped
 
 
 def test_the_venv_runs_the_wheels_code_not_the_repositorys(installed: Installed) -> None:
     code = (
-        "import json, sys, cyoa, cyoa.notebooks, story, voteserver, voila\n"
-        "mods = (cyoa, cyoa.notebooks, story, voteserver, voila)\n"
+        "import json, sys, cyoa, cyoa.notebooks, cyoa.story, cyoa.voteserver, voila\n"
+        "mods = (cyoa, cyoa.notebooks, cyoa.story, cyoa.voteserver, voila)\n"
         "finders = [getattr(f, '__name__', type(f).__name__) for f in sys.meta_path]\n"
         "print(json.dumps({'files': [m.__file__ for m in mods], 'finders': finders}))"
     )

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from cyoa.cli import main
 from cyoa.deck import load_story
 from cyoa.present import PresentError, Settings, plan_talk, single_run, voila_argv
-from voteserver.store import Option
+from cyoa.voteserver.store import Option
 
 
 def test_a_second_run_with_the_same_state_dir_is_refused(tmp_path: Path) -> None:

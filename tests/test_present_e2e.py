@@ -16,8 +16,8 @@ import pytest
 from conftest import PRESENTER_TOKEN, TWILIO_TOKEN, free_port
 
 from cyoa.deck.harness import Presenting
-from story.loader import default_story_path, load_story
-from voteserver.rehearse import send_sms
+from cyoa.story.loader import default_story_path, load_story
+from cyoa.voteserver.rehearse import send_sms
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from conftest import ROOT, TWILIO_TOKEN, free_port
 
 from cyoa.cli import main
-from voteserver.rehearse import rehearse, sms_url
+from cyoa.voteserver.rehearse import rehearse, sms_url
 
 
 def cli(*args: str, env: dict[str, str] | None = None):

@@ -14,8 +14,8 @@ from story_helpers import write_story
 from cyoa.cli import main
 from cyoa.demos.notebooks import NOTEBOOKS
 from cyoa.shipped import learner_notebooks, notebook_folder
-from story.demos import notebook_demos, story_demos
-from story.loader import default_story_path, load_story
+from cyoa.story.demos import notebook_demos, story_demos
+from cyoa.story.loader import default_story_path, load_story
 
 ROOT = Path(__file__).resolve().parent.parent
 LEARNERS = ["explore.ipynb", *(p.name for p in sorted((ROOT / "notebooks").glob("learn-*")))]

@@ -228,8 +228,8 @@ def loader():
 """
 FRONT = """
 import sys
-from voteserver.serve import run_wsgi
-from voteserver.settings import load_config
+from cyoa.voteserver.serve import run_wsgi
+from cyoa.voteserver.settings import load_config
 import echo
 run_wsgi(echo.loader, load_config({"port": int(sys.argv[1]), "workers": 1}, environ={}))
 """

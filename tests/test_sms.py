@@ -11,8 +11,8 @@ import pytest
 from conftest import TWILIO_TOKEN
 from twilio.request_validator import RequestValidator
 
-from voteserver import create_app
-from voteserver.sms_parse import HELP, OPT_IN, OPT_OUT
+from cyoa.voteserver import create_app
+from cyoa.voteserver.sms_parse import HELP, OPT_IN, OPT_OUT
 
 PHONE = "+15557654321"
 URL = "http://localhost/sms"
@@ -179,7 +179,7 @@ def test_opt_out_and_help_keywords_are_never_votes(client, store, talk_id, open_
 
 
 def test_a_yes_no_poll_still_never_counts_yes(client, store, talk_id):
-    from voteserver.store import Option
+    from cyoa.voteserver.store import Option
 
     store.define_poll(talk_id, "yn", "Ship it?", [Option("y", "Yes"), Option("n", "No")])
     store.open_poll(talk_id, "yn")
@@ -212,7 +212,7 @@ def test_a_closed_poll_is_not_voted_on(client, store, talk_id, open_poll):
 
 def test_a_text_racing_the_close_is_refused(client, store, talk_id, open_poll):
     # The poll is still the talk's open poll but its status already says closed.
-    from voteserver import keys
+    from cyoa.voteserver import keys
 
     store.redis.hset(keys.poll_meta(talk_id, open_poll), "status", "closed")
     response = text(client, "2")

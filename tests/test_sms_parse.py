@@ -7,9 +7,9 @@ from conftest import PET_OPTIONS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from voteserver.sms import GSM7, choices_text, gsm7, vote_reply
-from voteserver.sms_parse import HELP, OPT_IN, OPT_OUT, parse_choice
-from voteserver.store import Option
+from cyoa.voteserver.sms import GSM7, choices_text, gsm7, vote_reply
+from cyoa.voteserver.sms_parse import HELP, OPT_IN, OPT_OUT, parse_choice
+from cyoa.voteserver.store import Option
 
 
 @pytest.mark.parametrize(

@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_sms import form, reply, signature, text
 
-from voteserver import create_app, keys, sms
-from voteserver.embedded import EmbeddedRedis
+from cyoa.voteserver import create_app, keys, sms
+from cyoa.voteserver.embedded import EmbeddedRedis
 
 bodies = st.one_of(
     st.text(max_size=60),

@@ -18,10 +18,10 @@ from conftest import TWILIO_TOKEN
 from test_sms import form, signature, votes
 
 from cyoa.cli import main
-from voteserver import create_app
-from voteserver.logs import Throttled
-from voteserver.rehearse import REHEARSAL_KEY_FILE, rehearse, send_sms
-from voteserver.settings import persistent_secret
+from cyoa.voteserver import create_app
+from cyoa.voteserver.logs import Throttled
+from cyoa.voteserver.rehearse import REHEARSAL_KEY_FILE, rehearse, send_sms
+from cyoa.voteserver.settings import persistent_secret
 
 LOG_LINE = "cyoa: refused an SMS webhook from 127.0.0.1: no X-Twilio-Signature"
 

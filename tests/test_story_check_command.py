@@ -17,8 +17,8 @@ from click.testing import CliRunner, Result
 from story_helpers import write_story
 
 from cyoa.cli import main
-from story.loader import load_story
-from story.paths import count_paths, enumerate_paths, loop_links
+from cyoa.story.loader import load_story
+from cyoa.story.paths import count_paths, enumerate_paths, loop_links
 
 PICK = """
 ---

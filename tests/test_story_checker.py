@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from story_helpers import write_story
 
-from story.checker import check_story, errors
-from story.loader import load_story
-from story.problems import StoryError
+from cyoa.story.checker import check_story, errors
+from cyoa.story.loader import load_story
+from cyoa.story.problems import StoryError
 
 
 def problems_of(root: Path) -> list[str]:

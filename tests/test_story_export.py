@@ -13,8 +13,8 @@ from click.testing import CliRunner
 from story_helpers import write_story
 
 from cyoa.cli import main
-from story.loader import default_story_path, load_story
-from story.paths import enumerate_paths
+from cyoa.story.loader import default_story_path, load_story
+from cyoa.story.paths import enumerate_paths
 
 STORY_LINKS = "section.choice a, p.next a"
 

@@ -12,9 +12,9 @@ import pytest
 from click.testing import CliRunner
 
 from cyoa.cli import main
-from story.demos import demo_recording, notebook_demos
-from story.loader import load_story
-from story.scaffold import STARTER, starter_files
+from cyoa.story.demos import demo_recording, notebook_demos
+from cyoa.story.loader import load_story
+from cyoa.story.scaffold import STARTER, starter_files
 
 
 def cyoa(*args: str) -> tuple[int, str, str]:

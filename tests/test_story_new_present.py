@@ -15,7 +15,7 @@ from conftest import PRESENTER_TOKEN, free_port
 
 from cyoa.cli import main
 from cyoa.deck.harness import Presenting
-from story.loader import load_story
+from cyoa.story.loader import load_story
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -12,9 +12,9 @@ from test_story_check_command import ASK_AGAIN, LOOP_BACK
 from test_story_roundtrip import stories
 
 from cyoa.cli import main
-from story.loader import load_story
-from story.model import Ending, Scene, Story
-from story.paths import count_paths, enumerate_paths, loop_links, reachable_from, reading_order
+from cyoa.story.loader import load_story
+from cyoa.story.model import Ending, Scene, Story
+from cyoa.story.paths import count_paths, enumerate_paths, loop_links, reachable_from, reading_order
 
 
 @settings(max_examples=80, deadline=None)

@@ -8,12 +8,12 @@ from pathlib import Path
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from story.checker import check_story, errors
-from story.loader import load_story
-from story.model import Choice, Ending, Option, Scene, Story
-from story.paths import count_paths, enumerate_paths, reachable_from
-from story.votewords import refusals
-from story.writer import write_story
+from cyoa.story.checker import check_story, errors
+from cyoa.story.loader import load_story
+from cyoa.story.model import Choice, Ending, Option, Scene, Story
+from cyoa.story.paths import count_paths, enumerate_paths, reachable_from
+from cyoa.story.votewords import refusals
+from cyoa.story.writer import write_story
 
 DEMOS = ("app", "gunicorn", "postgres")
 words = (

@@ -11,8 +11,8 @@ from click.testing import CliRunner
 from story_helpers import write_story
 
 from cyoa.cli import main
-from story.loader import load_story
-from story.writer import write_story as write_back
+from cyoa.story.loader import load_story
+from cyoa.story.writer import write_story as write_back
 
 PICK = """
 ---

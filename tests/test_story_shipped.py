@@ -10,10 +10,10 @@ from click.testing import CliRunner
 from story_helpers import write_story
 
 from cyoa.cli import main
-from story.checker import check_story, summarize
-from story.demos import demo_summaries, known_demos, notebook_demos
-from story.loader import default_story_path, load_story
-from story.paths import count_paths, enumerate_paths
+from cyoa.story.checker import check_story, summarize
+from cyoa.story.demos import demo_summaries, known_demos, notebook_demos
+from cyoa.story.loader import default_story_path, load_story
+from cyoa.story.paths import count_paths, enumerate_paths
 
 ROOM_PICKS = ["Dachshund Doc Send", "Automated deployments", "A task queue for the slow work",
               "Hackers - lock down the server", "Somebody deleted the data",

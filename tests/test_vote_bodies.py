@@ -9,9 +9,9 @@ from __future__ import annotations
 import pytest
 from jsonschema import Draft7Validator
 
-from story.loader import default_story_path, load_story
-from voteserver import bodies
-from voteserver.openapi import POLL_IN, TALK_IN, openapi_document
+from cyoa.story.loader import default_story_path, load_story
+from cyoa.voteserver import bodies
+from cyoa.voteserver.openapi import POLL_IN, TALK_IN, openapi_document
 
 POLL = {
     "question": "Which way?",

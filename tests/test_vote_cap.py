@@ -15,10 +15,10 @@ import requests
 from conftest import PRESENTER_TOKEN
 from phones import Phone, address
 
-from voteserver import create_app
-from voteserver.rehearse import read_form
-from voteserver.settings import SETTINGS, load_config
-from voteserver.voting import MESSAGES
+from cyoa.voteserver import create_app
+from cyoa.voteserver.rehearse import read_form
+from cyoa.voteserver.settings import SETTINGS, load_config
+from cyoa.voteserver.voting import MESSAGES
 
 
 def capped_app(config, cap: int):
@@ -185,7 +185,7 @@ def test_this_machine_is_not_capped_over_real_http(start_server, open_poll, serv
 def test_cyoa_rehearse_still_works_against_a_capped_local_server(
     start_server, open_poll, server_env
 ):
-    from voteserver.rehearse import rehearse
+    from cyoa.voteserver.rehearse import rehearse
 
     server = start_server({**server_env, "CYOA_VOTERS_PER_ADDRESS": "2"})
     summary = rehearse(server.url, 20, sms_share=0.0, seed=5)
@@ -196,7 +196,7 @@ def test_rehearse_explains_a_remote_servers_cap():
     """Against a remote server every simulated phone shares this machine's one address."""
     from collections import Counter
 
-    from voteserver.rehearse import Summary
+    from cyoa.voteserver.rehearse import Summary
 
     summary = Summary("p", {"1": "a", "2": "b"}, refused=Counter({"web 403 full": 12}))
     hint = next(line for line in summary.lines() if line.lstrip().startswith("hint:"))

@@ -7,15 +7,22 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from cyoa.cli import main
-from voteserver.settings import SETTINGS, load_config, persistent_secret
-from voteserver.settings_doc import END, START, markdown_table, readme_table, rewrite_readme, shown
+from cyoa.voteserver.settings import SETTINGS, load_config, persistent_secret
+from cyoa.voteserver.settings_doc import (
+    END,
+    START,
+    markdown_table,
+    readme_table,
+    rewrite_readme,
+    shown,
+)
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 
 def test_the_readme_table_is_the_generated_one_defaults_included():
     table = readme_table(README.read_text())
-    assert table == markdown_table(), "run: python -m voteserver.settings_doc"
+    assert table == markdown_table(), "run: python -m cyoa.voteserver.settings_doc"
     for setting in SETTINGS:
         assert f"| `{setting.env}` | {shown(setting)} | {setting.help} |" in table
 

@@ -16,7 +16,7 @@ from conftest import PRESENTER_TOKEN, TWILIO_TOKEN
 from phones import Phone
 from waiting import wait_until
 
-from voteserver.rehearse import send_sms
+from cyoa.voteserver.rehearse import send_sms
 
 POLL = {
     "question": "Which way?",

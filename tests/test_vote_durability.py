@@ -11,8 +11,8 @@ import redis
 import requests
 from conftest import PET_OPTIONS, PRESENTER_TOKEN
 
-from voteserver.embedded import EmbeddedRedis
-from voteserver.store import VoteStore
+from cyoa.voteserver.embedded import EmbeddedRedis
+from cyoa.voteserver.store import VoteStore
 
 
 def _kill_embedded(state_dir: Path, embedded: EmbeddedRedis | None = None) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from conftest import PET_OPTIONS
 
-from voteserver import create_app
-from voteserver.embedded import EmbeddedRedis
+from cyoa.voteserver import create_app
+from cyoa.voteserver.embedded import EmbeddedRedis
 
 
 @pytest.fixture

@@ -23,9 +23,9 @@ import requests
 from conftest import PRESENTER_TOKEN, TWILIO_TOKEN, free_port
 from waiting import wait_until
 
-from voteserver.app import REDIS_DOWN
-from voteserver.failfast import RedisStalled, connect
-from voteserver.rehearse import send_sms
+from cyoa.voteserver.app import REDIS_DOWN
+from cyoa.voteserver.failfast import RedisStalled, connect
+from cyoa.voteserver.rehearse import send_sms
 
 pytestmark = pytest.mark.slow
 
@@ -209,7 +209,7 @@ def test_a_timeout_is_sent_once_no_ping_no_setinfo_then_the_breaker_refuses(own_
 
 def test_a_restarted_redis_costs_no_error(tmp_path):
     """The pooled socket died with the old Redis; the first command after works."""
-    from voteserver.embedded import EmbeddedRedis
+    from cyoa.voteserver.embedded import EmbeddedRedis
 
     embedded = EmbeddedRedis(tmp_path)
     client = connect(embedded.start(), timeout=1.0)

@@ -165,7 +165,7 @@ def test_a_second_server_shares_the_owners_redis_and_takes_over_when_it_dies(
 
 def test_a_second_instance_uses_the_owners_redis_and_leaves_it_running(tmp_path):
     """As `cyoa results` does next to a running `cyoa serve`: it must not stop that Redis."""
-    from voteserver.embedded import EmbeddedRedis
+    from cyoa.voteserver.embedded import EmbeddedRedis
 
     owner = EmbeddedRedis(tmp_path)
     url = owner.start()

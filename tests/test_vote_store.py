@@ -7,7 +7,7 @@ import threading
 import pytest
 from conftest import PET_OPTIONS
 
-from voteserver.store import Option, StoreError
+from cyoa.voteserver.store import Option, StoreError
 
 
 def test_first_vote_is_counted_once(store, talk_id, open_poll):

@@ -14,7 +14,7 @@ import pytest
 import requests
 from conftest import PRESENTER_TOKEN, SECRET_KEY
 
-from voteserver import voters
+from cyoa.voteserver import voters
 
 BAD_TOKENS = ["é", "ü" * 22, "\udcff", "\x00", "A" * 21 + "é"]
 

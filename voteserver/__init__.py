@@ -1,5 +1,5 @@
 """The vote server: the audience's page, the SMS webhook and the presenter's API on Redis."""
 
-from voteserver.app import create_app
+from cyoa.voteserver.app import create_app
 
 __all__ = ["create_app"]

@@ -6,11 +6,11 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, jsonify, request
 
-from voteserver import bodies, keys
-from voteserver.app import get_store
-from voteserver.auth import has_presenter_token, presenter_only
-from voteserver.openapi import POLL_IN, STATE_IN, TALK_IN, openapi_document
-from voteserver.store import Option, StoreError
+from cyoa.voteserver import bodies, keys
+from cyoa.voteserver.app import get_store
+from cyoa.voteserver.auth import has_presenter_token, presenter_only
+from cyoa.voteserver.openapi import POLL_IN, STATE_IN, TALK_IN, openapi_document
+from cyoa.voteserver.store import Option, StoreError
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 

@@ -11,8 +11,8 @@ from flask import Flask, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from voteserver.settings import Config, load_config, persistent_secret
-from voteserver.store import StoreError, VoteStore
+from cyoa.voteserver.settings import Config, load_config, persistent_secret
+from cyoa.voteserver.store import StoreError, VoteStore
 
 REDIS_DOWN = "The vote server cannot reach its database right now; it will recover by itself."
 
@@ -20,7 +20,7 @@ REDIS_DOWN = "The vote server cannot reach its database right now; it will recov
 def connect(url: str, timeout: float = 1.0) -> redis.Redis:
     """A Redis client that fails fast (the deck and phones must never hang on it): one
     wait of ``timeout`` at most per request, see :mod:`voteserver.failfast`."""
-    from voteserver import failfast
+    from cyoa.voteserver import failfast
 
     return failfast.connect(url, timeout)
 
@@ -48,7 +48,7 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     redis_url = config.redis_url
     embedded = None
     if not redis_url:
-        from voteserver.embedded import EmbeddedRedis
+        from cyoa.voteserver.embedded import EmbeddedRedis
 
         embedded = EmbeddedRedis(config.state_dir)
         redis_url = embedded.start()
@@ -65,14 +65,14 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     app.extensions["cyoa.store"] = VoteStore(client, config.talk)
     app.extensions["cyoa.embedded"] = embedded
 
-    from voteserver.fastvote import FastVotePath
+    from cyoa.voteserver.fastvote import FastVotePath
 
     app.wsgi_app = FastVotePath(app, app.wsgi_app)  # inside ProxyFix: sees the fixed environ
     if config.trust_proxy:
         n = config.trust_proxy
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
 
-    from voteserver import api, audience, health, moderation, sms
+    from cyoa.voteserver import api, audience, health, moderation, sms
 
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
@@ -103,7 +103,7 @@ def _register_errors(app: Flask) -> None:
     @app.errorhandler(redis.RedisError)
     def redis_down(error: redis.RedisError):
         if request.path.startswith("/sms"):
-            from voteserver.sms import twiml
+            from cyoa.voteserver.sms import twiml
 
             reply = twiml("Sorry, voting is paused for a moment. Please text again shortly.")
             reply.headers["X-Cyoa-Outcome"] = "unavailable"

@@ -27,9 +27,9 @@ from flask import (
     url_for,
 )
 
-from voteserver import keys, qr, voters
-from voteserver.app import get_config, get_store, wants_json
-from voteserver.voting import MESSAGES, WebVote, cast_web_vote
+from cyoa.voteserver import keys, qr, voters
+from cyoa.voteserver.app import get_config, get_store, wants_json
+from cyoa.voteserver.voting import MESSAGES, WebVote, cast_web_vote
 
 bp = Blueprint("audience", __name__)
 bp.register_blueprint(qr.bp)

@@ -18,7 +18,7 @@ from flask import request
 from jsonschema import Draft7Validator
 from jsonschema.exceptions import best_match
 
-from voteserver.store import StoreError
+from cyoa.voteserver.store import StoreError
 
 CUT = "x-cut-to"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from voteserver.settings import load_config
-from voteserver.settings_doc import help_text
+from cyoa.voteserver.settings import load_config
+from cyoa.voteserver.settings_doc import help_text
 
 SETTINGS_HELP = help_text()
 
@@ -28,7 +28,7 @@ def serve(
     state_dir: str | None,
 ) -> None:
     """Run the vote server under granian until Ctrl-C; stalled clients hold no thread."""
-    from voteserver.serve import serve as run
+    from cyoa.voteserver.serve import serve as run
 
     config = load_config({"host": host, "port": port, "workers": workers, "state_dir": state_dir})
     run(config, threads=threads)
@@ -60,7 +60,7 @@ def sms(
     """
     import requests
 
-    from voteserver.rehearse import send_sms, signing_key, unreachable
+    from cyoa.voteserver.rehearse import send_sms, signing_key, unreachable
 
     key = signing_key(token, state_dir)
     try:
@@ -106,8 +106,8 @@ def rehearse(
     state_dir: str,
 ) -> None:
     """Simulate an audience (web and SMS) voting on the open poll; print a summary."""
-    from voteserver.rehearse import RehearsalError, signing_key
-    from voteserver.rehearse import rehearse as run
+    from cyoa.voteserver.rehearse import RehearsalError, signing_key
+    from cyoa.voteserver.rehearse import rehearse as run
 
     token = signing_key(token, state_dir).key
 

@@ -18,9 +18,9 @@ import redis
 from werkzeug.http import parse_cookie
 from werkzeug.wsgi import get_host
 
-from voteserver import voters
-from voteserver.app import REDIS_DOWN
-from voteserver.voting import WebVote, cast_web_vote
+from cyoa.voteserver import voters
+from cyoa.voteserver.app import REDIS_DOWN
+from cyoa.voteserver.voting import WebVote, cast_web_vote
 
 if TYPE_CHECKING:
     from flask import Flask

@@ -13,13 +13,13 @@ from typing import Any
 
 from flask import Blueprint, jsonify, request
 
-from voteserver import bodies, keys
-from voteserver.app import get_config, get_store
-from voteserver.auth import presenter_only
-from voteserver.logs import server_logger
-from voteserver.sources import SMS, SOURCE_ID, local_ids
-from voteserver.store import StoreError
-from voteserver.watch import report
+from cyoa.voteserver import bodies, keys
+from cyoa.voteserver.app import get_config, get_store
+from cyoa.voteserver.auth import presenter_only
+from cyoa.voteserver.logs import server_logger
+from cyoa.voteserver.sources import SMS, SOURCE_ID, local_ids
+from cyoa.voteserver.store import StoreError
+from cyoa.voteserver.watch import report
 
 bp = Blueprint("moderation", __name__, url_prefix="/api/polls")
 MAX_CAP = 10_000

@@ -12,7 +12,7 @@ ID = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"}
 ERROR = {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}}
 # Request bodies. voteserver/bodies.py validates every presenter body against these same
 # schemas. "x-cut-to": longer text (or lists) is cut to that length, not refused: the deck
-# sends labels and questions from story files, and a long one must not stop a talk.
+# sends labels and questions from cyoa.story files, and a long one must not stop a talk.
 OPTION_IN = {
     "type": "object",
     "required": ["key", "label"],
@@ -161,7 +161,7 @@ def _errors(*codes: int) -> dict[str, Any]:
 
 def openapi_document() -> dict[str, Any]:
     """The document; presenter actions carry the bearer security requirement."""
-    from voteserver.moderation import openapi_paths as moderation_paths
+    from cyoa.voteserver.moderation import openapi_paths as moderation_paths
 
     poll_action = {
         "security": SECURED,

@@ -80,7 +80,7 @@ def signing_key(token: str = "", state_dir: str = "") -> SigningKey:
         return SigningKey(token, "the given token")
     if os.environ.get("CYOA_SMS_REHEARSAL_KEY"):
         return SigningKey(os.environ["CYOA_SMS_REHEARSAL_KEY"], "CYOA_SMS_REHEARSAL_KEY")
-    from voteserver.settings import default_state_dir
+    from cyoa.voteserver.settings import default_state_dir
 
     folder = state_dir or os.environ.get("CYOA_STATE_DIR") or str(default_state_dir())
     path = Path(folder) / REHEARSAL_KEY_FILE

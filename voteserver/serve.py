@@ -18,9 +18,9 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from voteserver.app import create_app, resolve_secrets
-from voteserver.front import BufferedFront
-from voteserver.settings import Config
+from cyoa.voteserver.app import create_app, resolve_secrets
+from cyoa.voteserver.front import BufferedFront
+from cyoa.voteserver.settings import Config
 
 # Threads per worker that run the WSGI app. A vote waits on Redis's fsync (appendfsync
 # always) with the GIL released, so a few threads keep the CPU busy; more only add GIL
@@ -107,7 +107,7 @@ def build_front(
 
     The SMS webhook keeps its larger limit (Twilio's longest texts), as the app does.
     """
-    from voteserver.sms import SMS_MAX_BODY
+    from cyoa.voteserver.sms import SMS_MAX_BODY
 
     larger = {"/sms": max(max_body, SMS_MAX_BODY)}
     return BufferedFront(loader(), threads, max_body, client_timeout, larger)
@@ -129,7 +129,7 @@ def serve(config: Config, threads: int | None = None) -> None:
     """Run until interrupted; the embedded Redis (if any) is stopped on the way out."""
     embedded = None
     if not config.redis_url:
-        from voteserver.embedded import EmbeddedRedis
+        from cyoa.voteserver.embedded import EmbeddedRedis
 
         embedded = EmbeddedRedis(config.state_dir)
         config = replace(config, redis_url=embedded.start())

@@ -22,17 +22,17 @@ from flask.blueprints import BlueprintSetupState
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from voteserver.app import get_config, get_store
-from voteserver.logs import Throttled, server_logger
-from voteserver.rehearse import REHEARSAL_KEY_FILE
-from voteserver.settings import persistent_secret
-from voteserver.sms_parse import ParsedSms, parse_choice
-from voteserver.sources import SMS
-from voteserver.voters import phone_voter
+from cyoa.voteserver.app import get_config, get_store
+from cyoa.voteserver.logs import Throttled, server_logger
+from cyoa.voteserver.rehearse import REHEARSAL_KEY_FILE
+from cyoa.voteserver.settings import persistent_secret
+from cyoa.voteserver.sms_parse import ParsedSms, parse_choice
+from cyoa.voteserver.sources import SMS
+from cyoa.voteserver.voters import phone_voter
 
 if TYPE_CHECKING:
-    from voteserver.settings import Config
-    from voteserver.store import Option
+    from cyoa.voteserver.settings import Config
+    from cyoa.voteserver.store import Option
 
 bp = Blueprint("sms", __name__)
 REFUSED = {

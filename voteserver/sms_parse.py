@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from voteserver.store import Option
+    from cyoa.voteserver.store import Option
 
 # Whole-message keywords that Twilio handles itself (Advanced Opt-Out); never votes.
 OPT_OUT = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"})

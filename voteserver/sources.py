@@ -20,7 +20,7 @@ import ipaddress
 import re
 from dataclasses import dataclass
 
-from voteserver.voters import address_key
+from cyoa.voteserver.voters import address_key
 
 SMS = "sms"  # every signed text: Twilio posts from a few addresses, so they are not capped
 LOCAL_ADDRESSES = ("127.0.0.1", "::1")

@@ -15,8 +15,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from voteserver import keys, scripts
-from voteserver.watch import PollSources, alerts
+from cyoa.voteserver import keys, scripts
+from cyoa.voteserver.watch import PollSources, alerts
 
 if TYPE_CHECKING:
     import redis

@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from voteserver import sources, voters
-from voteserver.logs import Throttled, server_logger
-from voteserver.settings import Config
-from voteserver.store import VoteResult, VoteStore
+from cyoa.voteserver import sources, voters
+from cyoa.voteserver.logs import Throttled, server_logger
+from cyoa.voteserver.settings import Config
+from cyoa.voteserver.store import VoteResult, VoteStore
 
 # Outcome of a vote -> (HTTP status for JSON clients, message code for the page).
 OUTCOMES = {

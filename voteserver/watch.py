@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from voteserver.sources import SMS
+from cyoa.voteserver.sources import SMS
 
 # One source holds a suspicious share of the ballots: at least SOURCE_SHARE of them and at
 # least SOURCE_MIN. On a venue LAN every phone has its own address, so even a family of

@@ -72,7 +72,7 @@ def present(
         raise click.BadParameter("must start with http:// or https://", param_hint="--public-url")
     from cyoa.present import PresentError, Settings
     from cyoa.present import present as run
-    from voteserver.settings import load_config
+    from cyoa.voteserver.settings import load_config
 
     config = load_config({"state_dir": state_dir or None})
     settings = Settings(
@@ -99,7 +99,7 @@ def present(
 
 
 def _default_story() -> Path:
-    from story.loader import default_story_path
+    from cyoa.story.loader import default_story_path
 
     return default_story_path()
 

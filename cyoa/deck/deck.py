@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
     from cyoa.deck.client import VoteClient
     from cyoa.deck.reload import Reloader
-    from story.model import Story
+    from cyoa.story.model import Story
 
 
 NO_PHONES_WARNING = 30.0  # seconds of an open vote with no phone before the presenter is told
@@ -36,14 +36,14 @@ MAX_PROBLEMS_SHOWN = 8  # the slide lists this many of the checker's messages, t
 
 def story_path(path: str | os.PathLike | None = None) -> Path:
     """The folder named by ``path``, else ``CYOA_STORY``, else the adventure cyoa ships."""
-    from story.loader import default_story_path
+    from cyoa.story.loader import default_story_path
 
     return Path(path or os.environ.get("CYOA_STORY") or default_story_path())
 
 
 def load_story(path: str | os.PathLike | None = None) -> Story:
     """The story named by ``path``, else ``CYOA_STORY``, else the adventure cyoa ships."""
-    from story.loader import load_story as load
+    from cyoa.story.loader import load_story as load
 
     return load(story_path(path))
 

@@ -29,7 +29,7 @@ def recorded_output(story_root: Path | None, name: str) -> str:
     if story_root is None:
         return ""
     try:
-        from story.demos import demo_recording
+        from cyoa.story.demos import demo_recording
 
         recording = demo_recording(story_root, name)
     except Exception:

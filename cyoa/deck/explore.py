@@ -17,7 +17,7 @@ from cyoa.deck import render
 from cyoa.deck.machine import Talk
 
 if TYPE_CHECKING:
-    from story.model import Story
+    from cyoa.story.model import Story
 
 
 def levels(story: Story) -> dict[str, int]:

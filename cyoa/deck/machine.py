@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from story.model import Choice, Option, Scene, Story
+    from cyoa.story.model import Choice, Option, Scene, Story
 
 STATUSES = ("none", "draft", "open", "closed")
 

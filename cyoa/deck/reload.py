@@ -17,10 +17,10 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from story.checker import check_story, errors
-from story.loader import load_story
-from story.model import Scene, Story
-from story.problems import Problem, StoryError, bug_report
+from cyoa.story.checker import check_story, errors
+from cyoa.story.loader import load_story
+from cyoa.story.model import Scene, Story
+from cyoa.story.problems import Problem, StoryError, bug_report
 
 if TYPE_CHECKING:
     from cyoa.deck.deck import Deck
@@ -98,7 +98,7 @@ class Reloader:
         self.reloads += 1
 
     def _run(self) -> None:
-        from story.watch import watch_story
+        from cyoa.story.watch import watch_story
 
         while not self.stop.is_set():
             try:

@@ -22,7 +22,7 @@ from pygments.util import ClassNotFound
 
 if TYPE_CHECKING:
     from cyoa.deck.machine import Tally
-    from story.model import Choice, Scene, Story
+    from cyoa.story.model import Choice, Scene, Story
 
 
 def _highlight(code: str, lang: str, _attrs: str) -> str:

@@ -10,7 +10,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from story.model import Story
+    from cyoa.story.model import Story
 
 
 class ResultsError(Exception):
@@ -21,7 +21,7 @@ def fetch(talk: str = "", url: str = "", state_dir: str = "") -> tuple[dict[str,
     """The export (JSON shape and CSV text) of ``talk``, or of the current talk."""
     if url:
         from cyoa.deck.client import VoteClient
-        from voteserver.rehearse import unreachable
+        from cyoa.voteserver.rehearse import unreachable
 
         client = VoteClient(url, os.environ.get("CYOA_PRESENTER_TOKEN", "") or _token(state_dir))
         talk = talk or (client.state() or {}).get("talk", "")
@@ -34,10 +34,10 @@ def fetch(talk: str = "", url: str = "", state_dir: str = "") -> tuple[dict[str,
                 f"no results for talk {talk!r} from {url} ({client.error or 'refused'})"
             )
         return data, table
-    from voteserver.app import connect
-    from voteserver.embedded import EmbeddedRedis
-    from voteserver.settings import load_config
-    from voteserver.store import VoteStore
+    from cyoa.voteserver.app import connect
+    from cyoa.voteserver.embedded import EmbeddedRedis
+    from cyoa.voteserver.settings import load_config
+    from cyoa.voteserver.store import VoteStore
 
     config = load_config({"state_dir": state_dir or None})
     embedded = None if config.redis_url else EmbeddedRedis(config.state_dir)
@@ -54,7 +54,7 @@ def fetch(talk: str = "", url: str = "", state_dir: str = "") -> tuple[dict[str,
 
 
 def _token(state_dir: str) -> str:
-    from voteserver.settings import load_config
+    from cyoa.voteserver.settings import load_config
 
     path = os.path.join(load_config({"state_dir": state_dir or None}).state_dir, "presenter_token")
     try:

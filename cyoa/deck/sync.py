@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from cyoa.deck.deck import Deck
-    from story.model import Scene
+    from cyoa.story.model import Scene
 
 TICK = 0.4  # seconds between reads of the tally: vote-to-chart stays well under 700 ms
 HEARTBEAT_TIMEOUT = 8.0  # seconds without a sign from the page before the loop ends
