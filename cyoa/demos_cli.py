@@ -13,9 +13,18 @@ import click
 @click.command("record-demos")
 @click.argument("story_dir", required=False, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--only", multiple=True, help="Record just this demo (repeatable).")
-def record_demos(story_dir: Path | None, only: tuple[str, ...]) -> None:
-    """Run every demo the story uses and save its code and output in the story's recordings/."""
-    from cyoa.demos.record import record_demo
+@click.option(
+    "--product",
+    "only_products",
+    multiple=True,
+    help="Record just this product's run (repeatable; default: every product).",
+)
+def record_demos(
+    story_dir: Path | None, only: tuple[str, ...], only_products: tuple[str, ...]
+) -> None:
+    """Run every demo the story uses, once per product, and save its code and output in the
+    story's recordings/ (<demo>.json for the default product, <demo>.<product>.json else)."""
+    from cyoa.demos.record import products, record_demo
     from cyoa.story.demos import RECORDINGS_DIR, notebook_demos
     from cyoa.story.loader import default_story_path, load_story
 
@@ -40,13 +49,20 @@ def record_demos(story_dir: Path | None, only: tuple[str, ...]) -> None:
             f"run its notebook cell and put its code and output in recordings/{foreign[0]}.json "
             "(see story/README.md)"
         )
+    wanted = list(only_products) or products()
+    strange = [p for p in wanted if p not in products()]
+    if strange:
+        raise click.ClickException(f"no product '{strange[0]}' (one of {', '.join(products())})")
     failed = []
     for name in names:
-        recording = record_demo(name, "\n\n".join(cells[name]), story.root / RECORDINGS_DIR)
-        state = "ok" if recording["ok"] else "NOT OK"
-        click.echo(f"{name:<20} {state:<6} {recording['seconds']:>5.1f} s", err=True)
-        if not recording["ok"]:
-            failed.append(name)
+        for product in wanted:
+            code = "\n\n".join(cells[name])
+            recording = record_demo(name, code, story.root / RECORDINGS_DIR, product)
+            state = "ok" if recording["ok"] else "NOT OK"
+            line = f"{name:<20} {product:<10} {state:<6} {recording['seconds']:>5.1f} s"
+            click.echo(line, err=True)
+            if not recording["ok"]:
+                failed.append(f"{name} ({product})")
     if failed:
         raise click.ClickException(f"recorded, but these did not run cleanly: {', '.join(failed)}")
 

@@ -258,6 +258,7 @@ def start(settings: Settings, children: Children) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "CYOA_PRESENTER_TOKEN"}
     env.update(settings.extra_env)
     env.update(CYOA_STATE_DIR=str(settings.state_dir), CYOA_PRESENTER_TOKEN=token)
+    env["CYOA_STORY"] = str(settings.story)  # the vote server's /story at the talk's end
     if settings.public_url:  # Twilio's signatures and the vote's origin check use it too
         env["CYOA_PUBLIC_URL"] = settings.public_url
     if settings.redis_url:
@@ -272,7 +273,7 @@ def start(settings: Settings, children: Children) -> dict[str, str]:
     wait_http(
         vote_url + "/healthz",
         server,
-        30,
+        90,  # a guard, not a target: a laptop busy with a rehearsal recording can be slow
         "the vote server",
         lambda: children.log_tail("voteserver"),
     )
@@ -342,7 +343,8 @@ def announce(urls: dict[str, str], settings: Settings) -> str:
         lines.append(f"  watching:         {settings.story} (a save reloads both windows)")
     lines += [
         f"  vote server:      {urls['vote_url']} (state in {settings.state_dir})",
-        "Keys: → next · ← back · 1-9 pick · c close vote · o reopen · d demo · f fullscreen",
+        "Keys: → next · ← back · 1-9 pick · c close vote · o reopen · d demo · ↑↓ scroll demo"
+        " · m map · t theme · f fullscreen · ? all keys",
         "Press Ctrl-C to stop everything.",
     ]
     return "\n".join(lines)

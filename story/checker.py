@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from cyoa.story.branches import load_terms, stray_problems, term_problems
 from cyoa.story.demos import Demos, story_demos
 from cyoa.story.loader import STORY_FILE
 from cyoa.story.model import Scene, Story
 from cyoa.story.paths import TooManyPaths, count_paths, loop_links, reachable_from
 from cyoa.story.problems import Problem, StoryError, blame
+from cyoa.story.variants import parse_blocks, text_on_path, variant_ids
 from cyoa.story.votewords import refusals
 
 MIN_OPTIONS = 2
@@ -67,7 +69,19 @@ def check_story(story: Story, demos: set[str] | None = None) -> list[Problem]:
             problems += _scene_problems(story, scene, allowed)
     problems += _unreachable(story)
     problems += _traps(story)
+    problems += _branch_warnings(story)
     return sorted(problems, key=lambda problem: problem.sort_key)
+
+
+def _branch_warnings(story: Story) -> list[Problem]:
+    """Warnings for terms (``terms.yaml``) shown on a path that never introduced them."""
+    try:
+        terms = load_terms(story.root)
+        return term_problems(story, terms) + stray_problems(story, terms)
+    except StoryError as error:
+        return [replace(problem, severity="warning") for problem in error.problems]
+    except TooManyPaths:
+        return []
 
 
 def errors(problems: list[Problem]) -> list[Problem]:
@@ -124,6 +138,24 @@ def _scene_problems(story: Story, scene: Scene, demos: Demos | None) -> list[Pro
     if scene.image is not None:
         problems += _image_problems(story, scene)
     problems += _length_warnings(scene)
+    problems += _variant_problems(story, scene)
+    return problems
+
+
+def _variant_problems(story: Story, scene: Scene) -> list[Problem]:
+    """A ``::: on ID`` block must name scenes that can come before this one on some path."""
+    problems = []
+    for scene_id in sorted(variant_ids(scene)):
+        if scene_id not in story.by_id:
+            problems.append(_problem(scene, f"variant '::: on {scene_id}': no such scene"))
+        elif scene.id not in reachable_from(story, scene_id):
+            problems.append(
+                _problem(
+                    scene,
+                    f"variant '::: on {scene_id}': '{scene_id}' never comes before this "
+                    "scene, so the block never shows",
+                )
+            )
     return problems
 
 
@@ -228,8 +260,11 @@ def _image_problems(story: Story, scene: Scene) -> list[Problem]:
 
 
 def _length_warnings(scene: Scene) -> list[Problem]:
-    words = len(re.findall(r"\w+", scene.body))
-    lines = [line for line in scene.body.splitlines() if line.strip()]
+    """The longest way the slide can show: its shared text with each variant in turn."""
+    shown = [text_on_path(scene.body, block.when) for block in parse_blocks(scene.body)]
+    body = max(shown or [scene.body], key=lambda text: len(re.findall(r"\w+", text)))
+    words = len(re.findall(r"\w+", body))
+    lines = [line for line in body.splitlines() if line.strip()]
     if words > MAX_SLIDE_WORDS:
         return [
             _problem(

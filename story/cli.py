@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import click
@@ -192,6 +193,124 @@ def export(paths: tuple[Path, ...], results: Path | None) -> None:
     click.echo(
         f"Wrote {plural(len(story.scenes), 'scene page')} to {out}; open {out / 'index.html'}"
     )
+
+
+def _served_exports(url: str, token: str, story: Story) -> list[dict]:
+    """The results exports of this story's talks on the vote server at ``url`` (presenter
+    API, docs/http.md), oldest first; rehearsals left out (their votes never counted)."""
+    import requests
+
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {token}"
+    base = url.rstrip("/")
+    try:
+        listing = session.get(f"{base}/api/talks", timeout=10)
+        if listing.status_code == 401:
+            raise click.ClickException(f"the vote server at {url} refused the presenter token")
+        listing.raise_for_status()
+        exports = []
+        for row in listing.json()["talks"]:
+            talk = row["talk"]
+            state = session.get(f"{base}/api/state", params={"talk": talk}, timeout=10).json()
+            if state.get("story") != story.name or state.get("rehearsal"):
+                continue
+            answer = session.get(f"{base}/api/talks/{talk}/export.json", timeout=10)
+            answer.raise_for_status()
+            exports.append(answer.json())
+        return exports
+    except requests.RequestException as error:
+        raise click.ClickException(f"cannot read the talks from {url}: {error}") from None
+
+
+def _stored_exports(state_dir: str, story: Story) -> list[dict]:
+    """The same, read straight from the state directory's Redis (no vote server running)."""
+    from cyoa.voteserver.app import connect
+    from cyoa.voteserver.embedded import EmbeddedRedis
+    from cyoa.voteserver.settings import load_config
+    from cyoa.voteserver.store import VoteStore
+
+    config = load_config({"state_dir": state_dir or None})
+    embedded = None if config.redis_url else EmbeddedRedis(config.state_dir)
+    try:
+        store = VoteStore(connect(config.redis_url or embedded.start(), timeout=5))  # type: ignore[union-attr]
+        exports = []
+        for row in store.list_talks():
+            state = store.get_state(row["talk"])
+            if state.story == story.name and not state.rehearsal:
+                exports.append(store.export(row["talk"]))
+        return exports
+    finally:
+        if embedded is not None:
+            embedded.stop()
+
+
+def _presenter_token(state_dir: str) -> str:
+    """CYOA_PRESENTER_TOKEN, else the one ``cyoa present`` keeps in the state folder."""
+    import os
+
+    from cyoa.voteserver.settings import load_config
+
+    token = os.environ.get("CYOA_PRESENTER_TOKEN", "")
+    file = Path(load_config({"state_dir": state_dir or None}).state_dir) / "presenter_token"
+    return token or (file.read_text().strip() if file.is_file() else "")
+
+
+def compare_results(
+    every: bool,
+    files: tuple[Path, ...],
+    story_dir: Path | None,
+    url: str,
+    state_dir: str,
+    html_out: Path | None,
+) -> None:
+    """``cyoa results --all`` and ``cyoa results FILE...``: how the talks of a story chose
+    at each decision, and each talk's path; ``html_out`` gets the Sankey page (one file,
+    plotly.js inside, works offline). ``every``: this story's talks from the vote server at
+    ``url``, else from the state directory's Redis; FILES: exports from other events."""
+    from cyoa.story.compare import comparison_page, talk_path
+    from cyoa.story.results import results_from_export
+
+    try:
+        story, _ = load_checked(story_dir)
+    except StoryError as error:
+        _report(error.problems)
+        raise click.ClickException("the story has errors; fix them first") from None
+    exports = []
+    if every:
+        exports = (
+            _served_exports(url, _presenter_token(state_dir), story)
+            if url
+            else _stored_exports(state_dir, story)
+        )
+    rooms = [results_from_export(data, story) for data in exports]
+    for file in files:
+        try:
+            rooms.append(load_results(file, story))
+        except ResultsError as error:
+            raise click.ClickException(str(error)) from None
+    talks = [talk_path(story, room) for room in rooms if room.path]
+    if not talks:
+        raise click.ClickException(f"no talk of '{story.name}' found")
+    click.echo(f"{story.title}: {plural(len(talks), 'talk')}")
+    for talk in talks:
+        picks = " › ".join(pick.label for pick in talk.picks) or "(no decision)"
+        stop = story.by_id[talk.stop].title + ("" if talk.ended else " (stopped)")
+        click.echo(f"  {talk.talk}: {picks} → {stop}")
+    click.echo("At each decision:")
+    for decision in story.decisions:
+        counts = Counter(
+            pick.label for talk in talks for pick in talk.picks if pick.scene == decision.id
+        )
+        if counts and decision.choice:
+            shares = ", ".join(f"{label} {plural(n, 'talk')}" for label, n in counts.most_common())
+            click.echo(f"  {decision.choice.question} {shares}")
+    if html_out:
+        try:
+            page = comparison_page(story, talks)
+        except ImportError:
+            raise click.ClickException("--html needs plotly: pip install 'cyoa[deck]'") from None
+        html_out.write_text(page, encoding="utf-8")
+        click.echo(f"Wrote {html_out}")
 
 
 commands: list[click.Command] = [check, export, new]

@@ -94,9 +94,27 @@ def known_demos(story_root: Path, notebooks: Path | None = None) -> set[str]:
     return declared & set(notebook_demos(notebooks))
 
 
-def demo_recording(story_root: Path, name: str) -> Recording | None:
-    """The recorded run of demo ``name`` (``recordings/<name>.json``), if one was saved."""
-    file = Path(story_root) / RECORDINGS_DIR / f"{name}.json"
+def recording_file(story_root: Path, name: str, variant: str | None = None) -> Path:
+    """``recordings/<name>.json``, or a variant's ``recordings/<name>.<variant>.json``."""
+    suffix = f".{variant}" if variant else ""
+    return Path(story_root) / RECORDINGS_DIR / f"{name}{suffix}.json"
+
+
+def recording_variant(story_root: Path, name: str, path: list[str]) -> str | None:
+    """The variant of demo ``name`` for a talk that took ``path``: the latest scene on it
+    that has a recording ``<name>.<scene id>.json`` (the pets path: ``app.pets.json``)."""
+    for scene in reversed(path):
+        if recording_file(story_root, name, scene).is_file():
+            return scene
+    return None
+
+
+def demo_recording(story_root: Path, name: str, variant: str | None = None) -> Recording | None:
+    """The recorded run of demo ``name`` (``recordings/<name>.json``), if one was saved;
+    with ``variant``, its ``recordings/<name>.<variant>.json`` when there is one."""
+    file = recording_file(story_root, name, variant)
+    if variant and not file.is_file():
+        file = recording_file(story_root, name)
     if not file.is_file():
         return None
     try:

@@ -15,11 +15,12 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
-from cyoa.story.demos import demo_recording, demo_summaries
+from cyoa.story.demos import Recording, demo_recording, demo_summaries, recording_variant
 from cyoa.story.model import Scene, Story
 from cyoa.story.paths import StoryPath, enumerate_paths, reading_order
 from cyoa.story.results import Results
 from cyoa.story.storymap import NODE_HEIGHT, NODE_WIDTH, layout
+from cyoa.story.variants import scene_on_path
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 MARKER = ".cyoa-export"
@@ -67,12 +68,20 @@ def export_steps(story: Story, out: Path, results: Results | None = None) -> lis
     return steps
 
 
+def site_pages(story: Story, results: Results | None = None) -> _Site:
+    """The site's pages, to render one at a time without writing files (the vote server)."""
+    return _Site(story, Path(), results)
+
+
 def render_markdown(text: str) -> Markup:
     """Scene Markdown as HTML (raw HTML in the source is shown as text, never run)."""
     return Markup(_markdown.render(text))  # noqa: S704 - markdown-it escapes, html is off
 
 
 class _Site:
+    """One story's site: each page rendered as a string (the vote server's /story serves
+    them, voteserver/story_pages.py) or written as a file (``cyoa export``)."""
+
     def __init__(self, story: Story, out: Path, results: Results | None) -> None:
         self.story, self.out, self.results = story, out, results
         self.order = reading_order(story)
@@ -127,45 +136,53 @@ class _Site:
             "room_steps": self.results.steps if self.results else set(),
         }
 
-    def _write(self, name: str, template: str, **context: object) -> None:
-        html = self.env.get_template(template).render(**context)
-        (self.out / name).write_text(html, encoding="utf-8")
-
     def scene_view(self, scene_id: str) -> dict:
-        scene: Scene = self.story.by_id[scene_id]
+        scene: Scene = scene_on_path(self.story, scene_id, None)  # every variant, marked
         poll = self.results.poll_for(scene_id) if self.results else None
         return {
             "scene": scene,
             "demo_summary": self.demos.get(scene.demo or "", ""),
-            "recording": (
-                demo_recording(self.story.root, scene.demo)
-                if scene.demo and self.story.root
-                else None
-            ),
+            "recording": self._recording(scene),
             "poll": poll,
             "target": lambda target_id: self.story.by_id.get(target_id),
             "start": self.story.start,
         }
 
+    def _recording(self, scene: Scene) -> Recording | None:
+        """The room's own recording where the room passed (the pets path shows the pets app);
+        the default one elsewhere."""
+        if not (scene.demo and self.story.root):
+            return None
+        room = list(self.results.path) if self.results else []
+        on_path = room[: room.index(scene.id) + 1] if scene.id in room else []
+        variant = recording_variant(self.story.root, scene.demo, on_path)
+        return demo_recording(self.story.root, scene.demo, variant)
+
     def write_scene(self, scene_id: str) -> None:
-        self._write(
-            f"{SCENES_DIR}/{scene_id}.html",
-            "scene.html",
+        (self.out / SCENES_DIR / f"{scene_id}.html").write_text(
+            self.scene_page(scene_id), encoding="utf-8"
+        )
+
+    def scene_page(self, scene_id: str) -> str:
+        """The scene's page (``scenes/<id>.html``) as HTML."""
+        return self.env.get_template("scene.html").render(
             **self._context("../"),
             view=self.scene_view(scene_id),
-            scene=self.story.by_id[scene_id],
+            scene=scene_on_path(self.story, scene_id, None),
             parents=[self.story.by_id[p] for p in self.parents.get(scene_id, [])],
             href=lambda target_id: f"{target_id}.html",
         )
 
     def write_index(self) -> None:
+        (self.out / "index.html").write_text(self.index_page(), encoding="utf-8")
+
+    def index_page(self) -> str:
+        """The story map, every path and every scene (``index.html``) as HTML."""
         context = self._context("")
         story_map = layout(self.story, context["room_path"], context["room_steps"])
         paths = enumerate_paths(self.story)
         room = [p for p in paths if self.results and p.scenes == self.results.path]
-        self._write(
-            "index.html",
-            "index.html",
+        return self.env.get_template("index.html").render(
             **context,
             map=story_map,
             node_width=NODE_WIDTH,
@@ -187,9 +204,11 @@ class _Site:
         }
 
     def write_handout(self) -> None:
-        self._write(
-            "handout.html",
-            "handout.html",
+        (self.out / "handout.html").write_text(self.handout_page(), encoding="utf-8")
+
+    def handout_page(self) -> str:
+        """Every scene in reading order, for print (``handout.html``) as HTML."""
+        return self.env.get_template("handout.html").render(
             **self._context(""),
             views=[self.scene_view(scene_id) for scene_id in self.order],
             href=lambda target_id: f"#{target_id}",

@@ -18,6 +18,7 @@ from markdown_it import MarkdownIt
 from cyoa.story.model import Choice, Ending, Option, Scene, Source, Story, field_line
 from cyoa.story.problems import Problem, StoryError, blame
 from cyoa.story.textfile import read_text
+from cyoa.story.variants import VariantError, parse_blocks
 
 STORY_FILE = "story.yaml"
 SCENES_DIR = "scenes"
@@ -27,6 +28,8 @@ CHOICE_FIELDS = ("question", "options", "default", "hide_results", "time_limit")
 OPTION_FIELDS = ("key", "label", "goto", "sms")
 STORY_FIELDS = ("name", "title", "start", "description", "notebooks")
 OPTIONAL_FIELDS = ("description", "notebooks")
+PLANNING_FIELDS = ("duration",)  # not text: read by duration_seconds
+_DURATION = re.compile(r"^(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?\s*(?:(\d+)\s*s)?$")
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)^(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S | re.M)
 _OPENING = re.compile(r"\A---[ \t]*(?:\r?\n|\Z)")
@@ -76,6 +79,7 @@ def load_story(root: Path | str) -> Story:
         start=meta["start"],
         description=meta.get("description", ""),
         notebooks=meta.get("notebooks", ""),
+        duration=int(meta["duration"]) if meta.get("duration") else None,
         scenes=tuple(scenes),
         root=root,
     )
@@ -116,13 +120,39 @@ def _load_meta(root: Path, problems: list[Problem]) -> dict[str, str]:
             problems.append(Problem(f"'{name}' must be a non-empty text", file, lines.get(name)))
         else:
             meta[name] = value.strip()
+    if "duration" in data:
+        seconds = duration_seconds(data["duration"])
+        if seconds is None:
+            problems.append(
+                Problem(
+                    "'duration' must be the talk's planned length, such as 30m, 1h15m or 25 "
+                    f"(minutes), not {_shown(data['duration'])}",
+                    file,
+                    lines.get("duration"),
+                )
+            )
+        else:
+            meta["duration"] = str(seconds)
     for name in data:
-        if name not in STORY_FIELDS:
-            known = ", ".join(STORY_FIELDS)
+        if name not in STORY_FIELDS + PLANNING_FIELDS:
+            known = ", ".join(STORY_FIELDS + PLANNING_FIELDS)
             problems.append(
                 Problem(f"unknown field '{name}' (known: {known})", file, lines.get(name))
             )
     return meta
+
+
+def duration_seconds(value: object) -> int | None:
+    """A planned length in seconds: ``30m``, ``1h15m``, ``90s``, or a number of minutes;
+    None when it is none of these (or zero)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value * 60 if value > 0 else None
+    match = _DURATION.match(value.strip().lower()) if isinstance(value, str) else None
+    if not match or not any(match.groups()):
+        return None
+    hours, minutes, seconds = (int(part or 0) for part in match.groups())
+    total = hours * 3600 + minutes * 60 + seconds
+    return total or None
 
 
 def parse_scene(text: str, file: Path) -> Scene:
@@ -153,6 +183,9 @@ def parse_scene(text: str, file: Path) -> Scene:
     lines = tuple(_field_lines(node, first_line=2))
     reader = _Fields(file, dict(lines), _scalar(data.get("id")))
     body, notes = split_notes(text[match.end() :])
+    first_line = text[: match.end()].count("\n") + 1
+    for part in (body, notes):
+        reader.variants(part, text[match.end() :], first_line)
     scene = reader.scene(data, body, notes, Source(file, lines))
     if reader.problems:
         raise StoryError(reader.problems)
@@ -185,6 +218,15 @@ class _Fields:
     def problem(self, message: str, field: str) -> None:
         line = field_line(self.lines, field) or 2
         self.problems.append(Problem(message, self.file, line, self.scene_id))
+
+    def variants(self, part: str, rest: str, first_line: int) -> None:
+        """Refuse a ``::: on`` variant block that is malformed, naming its line in the file."""
+        try:
+            parse_blocks(part)
+        except VariantError as error:
+            bad = part.splitlines()[error.line - 1]
+            offset = rest.splitlines().index(bad) if bad in rest.splitlines() else 0
+            self.problems.append(Problem(str(error), self.file, first_line + offset, self.scene_id))
 
     def text(self, data: dict, name: str, field: str, required: bool = False) -> str | None:
         value = _scalar(data.get(name))

@@ -144,6 +144,7 @@ class Story:
     scenes: tuple[Scene, ...]
     description: str = ""
     notebooks: str = ""  # the learner notebooks' folder: relative to root, or package:NAME
+    duration: int | None = None  # the talk's planned length in seconds (presenter's clock)
     root: Path | None = field(default=None, compare=False, repr=False)
 
     @property

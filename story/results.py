@@ -78,6 +78,17 @@ def load_results(file: Path, story: Story) -> Results:
     return results
 
 
+def results_from_export(data: Any, story: Story) -> Results:
+    """The vote server's export of one talk (already parsed JSON), checked against ``story``;
+    scenes the story no longer has are dropped from the path (the story was edited since)."""
+    try:
+        results = _parse(data)
+    except (KeyError, TypeError, ValueError) as error:
+        raise ResultsError(f"not a results export from the vote server ({error})") from None
+    path = tuple(scene_id for scene_id in results.path if scene_id in story.by_id)
+    return Results(results.talk, results.story, path, results.polls)
+
+
 def _parse(data: Any) -> Results:
     if not isinstance(data, dict) or not isinstance(data["path"], list):
         raise TypeError("expected an object with a 'path' list")

@@ -133,3 +133,42 @@ def _edge(source: str, target: str, key: str | None, x: dict, y: dict, taken: bo
 
 def _shorten(title: str) -> str:
     return title if len(title) <= LABEL_CHARS else title[: LABEL_CHARS - 1].rstrip() + "…"
+
+
+def map_svg(story: Story, taken: set[str] | None = None) -> str:
+    """The map as one self-contained SVG (its styles inline), the export's look: for a
+    notebook, where the site's stylesheet is not loaded. Boxes carry scene titles."""
+    import html
+
+    drawn = layout(story, taken)
+    style = (
+        ".e{fill:none;stroke:#a79f92;stroke-width:1.5}.k{font:700 13px sans-serif;fill:#b35900;"
+        "text-anchor:middle}.n rect{fill:#fff;stroke:#8c8477;stroke-width:1.5}"
+        ".n.choice rect{fill:#dcecf5;stroke:#3b6e8a;stroke-width:2.5}"
+        ".n.ending rect{fill:#eadcf5;stroke:#6a3b8a;stroke-width:2.5}"
+        ".n.taken rect{stroke:#b35900;stroke-width:4}"
+        ".n text{font:14px sans-serif;text-anchor:middle;fill:#222}"
+    )
+    parts = [
+        f'<svg class="cyoa-storymap" xmlns="http://www.w3.org/2000/svg" '
+        f'viewBox="0 0 {drawn.width:.0f} {drawn.height:.0f}" width="{drawn.width:.0f}" '
+        f'style="max-width:100%;height:auto;background:#fbf8f2" role="img" '
+        f'aria-label="Map of every scene and the links between them"><style>{style}</style>'
+    ]
+    parts += [f'<path class="e" d="{edge.path}"/>' for edge in drawn.edges]
+    parts += [
+        f'<text class="k" x="{edge.key_x:.0f}" y="{edge.key_y:.0f}">{html.escape(edge.key)}</text>'
+        for edge in drawn.edges
+        if edge.key
+    ]
+    for node in drawn.nodes:
+        kind = node.kind + (" taken" if node.taken else "")
+        parts.append(
+            f'<g class="n {html.escape(kind)}" data-scene="{html.escape(node.id)}">'
+            f"<title>{html.escape(node.title)}</title>"
+            f'<rect x="{node.x - NODE_WIDTH / 2:.0f}" y="{node.y:.0f}" width="{NODE_WIDTH}" '
+            f'height="{NODE_HEIGHT}" rx="8"/><text x="{node.x:.0f}" '
+            f'y="{node.y + NODE_HEIGHT / 2 + 5:.0f}">{html.escape(node.label)}</text></g>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)

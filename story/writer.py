@@ -22,6 +22,8 @@ def write_story(story: Story, root: Path) -> Path:
         meta["description"] = story.description
     if story.notebooks:
         meta["notebooks"] = story.notebooks
+    if story.duration:
+        meta["duration"] = f"{story.duration}s"
     (root / STORY_FILE).write_text(_yaml(meta), encoding="utf-8")
     width = len(str(len(story.scenes)))
     for number, scene in enumerate(story.scenes, start=1):

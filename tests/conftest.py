@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import redis
 import requests
+from waiting import GUARD
 
 from cyoa.voteserver import create_app
 from cyoa.voteserver.embedded import EmbeddedRedis
@@ -131,6 +132,7 @@ class ServerProcess:
 
     def __init__(self, env: dict[str, str], port: int, args: list[str] | None = None) -> None:
         self.port = port
+        self.env = env
         self.url = f"http://127.0.0.1:{port}"
         self.log = open(Path(env["CYOA_STATE_DIR"]) / f"serve-{port}.log", "w+b")  # noqa: SIM115
         self.process = subprocess.Popen(
@@ -141,7 +143,8 @@ class ServerProcess:
             start_new_session=True,
         )
 
-    def wait_ready(self, timeout: float = 20.0) -> ServerProcess:
+    def wait_ready(self, timeout: float = GUARD) -> ServerProcess:
+        """Once /healthz answers; the timeout is only a guard for a broken build."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -13,7 +13,7 @@ import pytest
 from test_demos import leftovers
 
 from cyoa.deck import Deck, load_story
-from cyoa.deck.demo import DemoPanel
+from cyoa.deck.demo import DemoPanel, product_for
 from cyoa.deck.render import demo_html
 from cyoa.demos.processes import OWNER_VAR
 
@@ -59,3 +59,32 @@ def test_a_demo_that_does_not_exist_yet_says_so() -> None:
 
     assert (state, output) == ("missing", "")
     assert "no demo yet" in demo_html("kubernetes-someday", output, state)
+
+
+def test_the_pets_path_shows_the_pets_products_recording() -> None:
+    deck = Deck(STORY, None)
+    for scene in ("product", "pets", "pets-mvp"):
+        assert deck.act(f"jump:{scene}").outcome == "moved"
+
+    panel = deck.view.demo.value
+
+    assert "Tinder for Pets" in panel
+    assert "Dachshund Doc Send" not in panel
+
+
+def test_the_doc_send_path_shows_its_own_recording_of_a_shared_demo() -> None:
+    deck = Deck(STORY, None)
+    for scene in ("product", "doc-send", "doc-send-mvp", "deploy-map", "nginx", "bad-gateway"):
+        deck.act(f"jump:{scene}")
+    on_doc_send = deck.view.demo.value
+    pets = Deck(STORY, None)
+    for scene in ("product", "pets", "pets-mvp", "deploy-map", "nginx", "bad-gateway"):
+        pets.act(f"jump:{scene}")
+
+    assert "(Dachshund Doc Send)" in on_doc_send and "Tinder for Pets" not in on_doc_send
+    assert "(Tinder for Pets)" in pets.view.demo.value
+
+
+def test_a_live_run_takes_the_product_of_the_path() -> None:
+    assert product_for(["welcome", "product", "pets", "pets-mvp"]) == "pets"
+    assert product_for(["welcome", "product", "doc-send"]) is None

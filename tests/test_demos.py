@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -26,15 +27,14 @@ pytestmark = pytest.mark.slow
 
 
 def execute(path: Path, env: dict[str, str]) -> nbformat.NotebookNode:
-    """Run a notebook in a fresh python3 kernel whose environment is ``env``."""
+    """Run a notebook in a fresh python3 kernel whose environment is ``env``, in a folder of
+    its own: the hands-on cells write files (``%%writefile``), never into the repository."""
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(
-        nb,
-        kernel_name="python3",
-        timeout=180,
-        resources={"metadata": {"path": str(path.parent)}},
-    )
-    client.execute(env=env)
+    with tempfile.TemporaryDirectory(prefix="cyoa-learner-") as folder:
+        client = NotebookClient(
+            nb, kernel_name="python3", timeout=180, resources={"metadata": {"path": folder}}
+        )
+        client.execute(env=env)
     return nb
 
 
@@ -191,10 +191,14 @@ def test_a_missing_tool_is_named_and_the_notebook_still_completes(tmp_path: Path
     assert_nothing_left(token, found)
 
 
-def test_the_app_writes_deliveries_to_postgresql(ran: dict[str, dict]) -> None:
+def test_the_app_writes_to_postgresql_as_a_role_of_its_own(ran: dict[str, dict]) -> None:
     facts = ran["postgres"]["facts"]
     assert facts["rows"] == 3
     assert facts["engine"].startswith("PostgreSQL")
+    assert facts["app_role_superuser"] == "f"
+    assert facts["password_stored_as"] == "SCRAM-SHA-256"
+    assert facts["wrong_password_refused"] is True
+    assert facts["table_owner"] == "app"
 
 
 def test_the_deploy_script_is_idempotent_and_ci_tests_first(ran: dict[str, dict]) -> None:
@@ -239,10 +243,14 @@ def test_without_ansible_the_automation_demo_says_so_and_still_deploys(
     assert_nothing_left(token, {"automation": result.as_json()})
 
 
-def test_invitations_reach_the_mailbox_through_the_queue(ran: dict[str, dict]) -> None:
+def test_invitations_carry_a_signed_link_that_works_once_and_expires(
+    ran: dict[str, dict],
+) -> None:
     facts = ran["email-invitations"]["facts"]
-    assert facts["queued"] == 3
+    assert facts["sent_in_request"] == 3  # no queue yet: that is the async branch's fix
     assert facts["received"] == ["ada@example.com", "grace@example.com", "linus@example.com"]
+    # first click, second click, a forged signature, a link older than a week
+    assert facts["link_statuses"] == [201, 409, 400, 410]
 
 
 def test_the_worker_does_the_slow_job_and_the_scheduled_one(ran: dict[str, dict]) -> None:
@@ -263,10 +271,16 @@ def test_a_cache_or_more_workers_end_the_timeouts(ran: dict[str, dict]) -> None:
 
 def test_security_files_pass_the_real_checkers(ran: dict[str, dict]) -> None:
     facts = ran["security"]["facts"]
-    assert facts["deployer_created"] and facts["sudoers_ok"] and facts["typo_rejected"]
+    assert facts["user_created"] and facts["in_sudo_group"]
+    assert facts["sudoers_ok"] and facts["typo_rejected"]
     assert facts["key_type"] == "ED25519"
     assert facts["sshd_config_ok"] is True
     assert (facts["permitrootlogin"], facts["passwordauthentication"]) == ("no", "no")
+    # a real sshd: root refused (even with an authorized key), the right password refused
+    # (never even asked for), Ada's key let in
+    assert facts["root_login"] == "refused"
+    assert facts["password_login"] == "refused"
+    assert facts["key_login"] == "ada"
     assert facts["jail_ok"] is True
     assert facts["failed_logins_matched"] == 6
     assert facts["auto_upgrades"] is True
@@ -289,10 +303,11 @@ def test_a_second_app_server_shares_the_load(ran: dict[str, dict]) -> None:
     assert facts["rps_two"] > 0
 
 
-def test_traction_graphs_come_from_the_apps_data(ran: dict[str, dict]) -> None:
+def test_traction_is_weekly_active_customers_from_postgresql(ran: dict[str, dict]) -> None:
     facts = ran["traction"]["facts"]
     assert facts["weeks"] >= 26
     assert facts["users"] > 1000
+    assert 0 < facts["active_last_week"] < facts["users"]  # actives, not everyone ever
     assert facts["growth"] > 10
 
 
@@ -338,3 +353,43 @@ from cyoa.demos import processes
 with processes.running("sleep", ["sleep", "30"], log=Path({log!r})):
     pass
 """
+
+
+def test_the_pets_product_runs_its_own_app(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The room chose Tinder for Pets: the app, its repository and its table are the pets'."""
+    token = f"test-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv(OWNER_VAR, token)
+    result = run_demo("app", product="pets")
+    output = capsys.readouterr().out
+    assert result.ok, result.error
+    assert result.facts["title"] == "Tinder for Pets"
+    assert "Dachshund" not in output
+    assert_nothing_left(token, {"app": result.as_json()})
+
+
+def test_an_unknown_product_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match="unknown product 'cats'"):
+        run_demo("git-clone", product="cats")
+
+
+def test_the_password_try_is_real_with_passwords_on_it_gets_in(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The control for the security demo: the same try, against an sshd that allows
+    passwords, logs Ada in, so its refusal above is sshd's doing, not the client's."""
+    import cyoa.demos.security as security
+
+    allowing = security.SSHD_CONFIG.replace(
+        "PasswordAuthentication no", "PasswordAuthentication yes"
+    )
+    monkeypatch.setattr(security, "SSHD_CONFIG", allowing)
+    token = f"test-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv(OWNER_VAR, token)
+    result = run_demo("security")
+    assert result.ok, result.error
+    assert result.facts["passwordauthentication"] == "yes"
+    assert result.facts["password_login"] == "ada"
+    assert result.facts["root_login"] == "refused"
+    assert_nothing_left(token, {"security": result.as_json()})

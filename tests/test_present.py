@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import free_port
 
 from cyoa.cli import main
 from cyoa.deck import load_story
@@ -25,9 +28,25 @@ def test_a_second_run_with_the_same_state_dir_is_refused(tmp_path: Path) -> None
 
 
 def test_voila_is_pre_heated_and_loopback_only(tmp_path: Path) -> None:
-    argv = voila_argv(tmp_path, Settings(story=tmp_path, state_dir=tmp_path, deck_port=9))
-    assert "--preheat_kernel=True" in argv and "--pool_size=1" in argv
-    assert "--Voila.ip=127.0.0.1" in argv and "--template=cyoa" in argv
+    """Voilà's own parser reads the command line: what Voilà will do, not what we typed."""
+    from traitlets.utils.importstring import import_item
+    from voila.app import Voila
+
+    from cyoa.deck import template
+    from cyoa.deck.kernels import FreshPoolKernelManager
+
+    settings = Settings(story=tmp_path, state_dir=tmp_path, deck_port=free_port())
+    argv = voila_argv(tmp_path, settings)
+    assert argv[:3] == [sys.executable, "-m", "voila"]
+    voila = Voila()
+    voila.parse_command_line(argv[3:])
+    assert ipaddress.ip_address(voila.ip).is_loopback  # the deck is never on the network
+    assert (voila.port, voila.port_retries) == (settings.deck_port, 0)  # that port or none
+    assert voila.extra_args == [str(tmp_path)]  # the deck's notebooks
+    deck = voila.config.VoilaConfiguration
+    assert deck.preheat_kernel is True and deck.default_pool_size >= 1
+    assert deck.template == template.OURS.parent.name  # the template cyoa ships
+    assert import_item(deck.multi_kernel_manager_class) is FreshPoolKernelManager
 
 
 def test_results_prints_the_path_with_each_tally_and_writes_the_export(

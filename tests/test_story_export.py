@@ -24,10 +24,15 @@ def export(*args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-def room_results(story) -> dict:
-    """A results export shaped like the vote server's: the room took every default option."""
+def room_results(story, through: str | None = None) -> dict:
+    """A results export shaped like the vote server's: the room took every default option,
+    or (``through``) the first path through that scene."""
     defaults = {scene.id: scene.choice.default for scene in story.decisions}
-    path = next(p for p in enumerate_paths(story) if all(defaults[s] == k for s, k in p.picks))
+    path = next(
+        p
+        for p in enumerate_paths(story)
+        if (through in p.scenes if through else all(defaults[s] == k for s, k in p.picks))
+    )
     polls = []
     for number, (scene_id, key) in enumerate(path.picks, start=1):
         choice = story.scene(scene_id).choice
@@ -273,3 +278,19 @@ def test_the_handout_prints_one_scene_per_page(site: Path, page) -> None:
     pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
     assert pages >= 57  # a cover, then every scene on a page of its own
     assert all(url.startswith("file://") for url in page.requests)
+
+
+def test_a_scene_shows_the_recording_of_the_product_the_room_built(shipped, tmp_path: Path) -> None:
+    """The pets room's export shows the pets app's run; Doc Send's shows its own."""
+    for product, name, other in (
+        ("pets", "Tinder for Pets", "Dachshund Doc Send"),
+        ("doc-send", "Dachshund Doc Send", "Tinder for Pets"),
+    ):
+        results = tmp_path / f"{product}.json"
+        results.write_text(json.dumps(room_results(shipped, through=product)))
+        out = tmp_path / product
+        code, _, err = export(str(out), "--results", str(results))
+        assert code == 0, err
+        mvp = next(s for s in shipped.scenes if s.demo == "app" and product in s.id)
+        page = (out / "scenes" / f"{mvp.id}.html").read_text()
+        assert name in page and other not in page, (product, mvp.id)

@@ -7,8 +7,8 @@ from typing import Any
 from flask import Blueprint, Response, abort, jsonify, request
 
 from cyoa.voteserver import bodies, keys
-from cyoa.voteserver.app import get_store
 from cyoa.voteserver.auth import has_presenter_token, presenter_only
+from cyoa.voteserver.extensions import get_store
 from cyoa.voteserver.openapi import POLL_IN, STATE_IN, TALK_IN, openapi_document
 from cyoa.voteserver.store import Option, StoreError
 

@@ -1,34 +1,49 @@
-"""The application factory: settings in, a Flask app with its blueprints out."""
+"""The application factory: settings in, a Flask app with its blueprints out.
+
+The top of the import graph: this module imports the blueprints, and none of them imports
+it back; they reach the settings and the store through :mod:`voteserver.extensions`.
+"""
 
 from __future__ import annotations
 
 import secrets
 import sys
+from dataclasses import replace
 from typing import Any
 
 import redis
-from flask import Flask, current_app, jsonify, request
+from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from cyoa.voteserver import (
+    api,
+    audience,
+    extensions,
+    failfast,
+    health,
+    moderation,
+    results_pages,
+    sms,
+    story_pages,
+)
+from cyoa.voteserver.embedded import EmbeddedRedis
+from cyoa.voteserver.extensions import REDIS_DOWN, wants_json
+from cyoa.voteserver.fastvote import FastVotePath
 from cyoa.voteserver.settings import Config, load_config, persistent_secret
 from cyoa.voteserver.store import StoreError, VoteStore
 
-REDIS_DOWN = "The vote server cannot reach its database right now; it will recover by itself."
+__all__ = ["REDIS_DOWN", "connect", "create_app", "resolve_secrets"]
 
 
 def connect(url: str, timeout: float = 1.0) -> redis.Redis:
     """A Redis client that fails fast (the deck and phones must never hang on it): one
     wait of ``timeout`` at most per request, see :mod:`voteserver.failfast`."""
-    from cyoa.voteserver import failfast
-
     return failfast.connect(url, timeout)
 
 
 def resolve_secrets(config: Config, announce: bool = True) -> Config:
     """Fill in the secret key and presenter token when the environment gives none."""
-    from dataclasses import replace
-
     secret = config.secret_key or persistent_secret(config.state_dir, "secret_key")
     token = config.presenter_token
     if not token:
@@ -48,8 +63,6 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     redis_url = config.redis_url
     embedded = None
     if not redis_url:
-        from cyoa.voteserver.embedded import EmbeddedRedis
-
         embedded = EmbeddedRedis(config.state_dir)
         redis_url = embedded.start()
     config = resolve_secrets(config)
@@ -59,59 +72,33 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
         SECRET_KEY=config.secret_key,
         MAX_CONTENT_LENGTH=config.max_body,
         MAX_FORM_MEMORY_SIZE=config.max_body,
-        CYOA=config,
     )
-    client = connect(redis_url, config.redis_timeout)
-    app.extensions["cyoa.store"] = VoteStore(client, config.talk)
+    store = VoteStore(connect(redis_url, config.redis_timeout), config.talk)
+    extensions.install(app, config, store)
     app.extensions["cyoa.embedded"] = embedded
-
-    from cyoa.voteserver.fastvote import FastVotePath
-
     app.wsgi_app = FastVotePath(app, app.wsgi_app)  # inside ProxyFix: sees the fixed environ
     if config.trust_proxy:
         n = config.trust_proxy
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
-
-    from cyoa.voteserver import api, audience, health, moderation, sms
 
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(moderation.bp)
     app.register_blueprint(audience.bp)
     app.register_blueprint(sms.bp)
+    app.register_blueprint(story_pages.bp)  # /story/: the whole story at the end
+    app.register_blueprint(results_pages.bp)  # /results/all: every audience compared
     _register_errors(app)
     return app
 
 
-def get_store() -> VoteStore:
-    return current_app.extensions["cyoa.store"]
-
-
-def get_config() -> Config:
-    return current_app.config["CYOA"]
-
-
-def wants_json() -> bool:
-    """API paths, and clients that ask for JSON, get JSON errors instead of pages."""
-    if request.path.startswith("/api/"):
-        return True
-    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
-    return best == "application/json"
-
-
 def _register_errors(app: Flask) -> None:
+    """The app-wide answers to errors; a blueprint with its own (SMS) overrides them."""
+
     @app.errorhandler(redis.RedisError)
     def redis_down(error: redis.RedisError):
-        if request.path.startswith("/sms"):
-            from cyoa.voteserver.sms import twiml
-
-            reply = twiml("Sorry, voting is paused for a moment. Please text again shortly.")
-            reply.headers["X-Cyoa-Outcome"] = "unavailable"
-            return reply, 200
         if wants_json():
             return jsonify(error=REDIS_DOWN), 503, {"Retry-After": "2"}
-        from flask import render_template
-
         return render_template("unavailable.html", message=REDIS_DOWN), 503, {"Retry-After": "2"}
 
     @app.errorhandler(RecursionError)

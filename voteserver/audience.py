@@ -16,11 +16,9 @@ from typing import Any
 
 from flask import (
     Blueprint,
-    Request,
     Response,
     abort,
     current_app,
-    jsonify,
     redirect,
     render_template,
     request,
@@ -28,8 +26,11 @@ from flask import (
 )
 
 from cyoa.voteserver import keys, qr, voters
-from cyoa.voteserver.app import get_config, get_store, wants_json
-from cyoa.voteserver.voting import MESSAGES, WebVote, cast_web_vote
+from cyoa.voteserver import live as live_feed
+from cyoa.voteserver.extensions import get_config, get_store, wants_json
+from cyoa.voteserver.story_pages import end_view
+from cyoa.voteserver.vote_http import PAGE_HEADERS, json_answer, vote_from_environ
+from cyoa.voteserver.voting import MESSAGES, cast_web_vote
 
 bp = Blueprint("audience", __name__)
 bp.register_blueprint(qr.bp)
@@ -38,10 +39,6 @@ STATIC = Path(__file__).resolve().parent / "static"
 ASSETS = ("audience.css", "audience.js")
 LAST_POLL_COOKIE = "cyoa_poll"  # the poll this phone last saw open: shown as "closed" after
 SEEN_EVERY = 20.0  # seconds between audience-presence marks from one polling phone
-CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-)
 
 
 def _cache() -> dict[str, Any]:
@@ -69,7 +66,11 @@ def _mark_seen(talk: str, voter: str, throttle: bool) -> None:
 def live_view(talk: str, voter: str | None) -> dict[str, Any]:
     """What this phone should show: the open poll, its choice, and results when allowed."""
     store = get_store()
-    poll_id = store.get_state(talk).open_poll
+    state = store.get_state(talk)
+    end = end_view(state)  # the deck is on an ending: the link to the whole story
+    if end is not None:
+        return {"status": "end", "poll": None, "choice": "", "results": None, "end": end}
+    poll_id = state.open_poll
     if not poll_id:
         last = request.cookies.get(LAST_POLL_COOKIE, "")
         poll_id = last if keys.valid_id(last) else ""
@@ -145,9 +146,8 @@ def asset(name: str) -> Response:
 
 @bp.after_request
 def _page_headers(response: Response) -> Response:
-    response.headers.setdefault("Content-Security-Policy", CSP)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
+    for name, value in PAGE_HEADERS:  # CSP and friends, as vote_http's answers carry
+        response.headers.setdefault(name, value)
     return response
 
 
@@ -160,8 +160,10 @@ def index() -> Response:
     if voter is None:
         voter = voters.new_voter_id()
     else:  # a phone counts as present once it comes back with its cookie (the page's feed
-        # or refresh does within seconds), so a script that drops cookies adds no one
-        _mark_seen(talk, voter, throttle=False)
+        # or refresh does within seconds), so a script that drops cookies adds no one; a
+        # reload at every poll opening re-marks at most every SEEN_EVERY s (a Redis write
+        # per phone per opening queued votes behind it: bench/room.py)
+        _mark_seen(talk, voter, throttle=True)
     view = live_view(talk, None if new_voter else voter)
     code = request.args.get("m", "")
     kind, text = MESSAGES.get(code, ("", ""))
@@ -196,23 +198,16 @@ def live() -> Response:
     voter = voters.read_voter(config.secret_key, request.cookies.get(voters.COOKIE_NAME))
     if voter:
         _mark_seen(talk, voter, throttle=True)
-    view = live_view(talk, voter)
-    response = jsonify(view)
-    response.headers["Cache-Control"] = "no-cache, private"
+    # The same answer for every phone (its own choice stays on the phone): ``cyoa serve``
+    # gives it from a shared snapshot before Flask (voteserver/live.py); this view answers
+    # a phone's first poll in each worker (marking it present) and other servers.
+    view = live_feed.shared_view(get_store(), talk, request.cookies.get(LAST_POLL_COOKIE, ""))
+    body, etag = live_feed.encode(view)
+    response = Response(body, mimetype="application/json")
+    response.headers["Cache-Control"] = "no-cache"
     response.vary.add("Cookie")
-    _remember_poll(response, view)
-    response.add_etag()
+    response.set_etag(etag.strip('"'))
     return response.make_conditional(request)
-
-
-def _refuse(status: int, code: str, headers: dict[str, str] | None = None) -> Any:
-    """JSON clients get the status and a message; a plain form goes back to the page."""
-    message = MESSAGES[code][1]
-    if wants_json():
-        return jsonify(error=message, code=code), status, headers or {}
-    if code == "forbidden":
-        return Response(message, status=403, mimetype="text/plain")
-    return redirect(url_for("audience.index", m=code), 303)
 
 
 @bp.post("/vote")
@@ -222,30 +217,11 @@ def vote() -> Any:
     The page's script posts JSON votes that :mod:`voteserver.fastvote` answers before Flask;
     this view serves plain forms (JavaScript off) and any other client, by the same rules.
     """
-    answer = cast_web_vote(get_config(), get_store(), current_talk(), web_vote_from(request))
-    if answer.status != 200:
-        retry = {"Retry-After": str(answer.retry_after)} if answer.retry_after else None
-        return _refuse(answer.status, answer.code, retry)
-    result = answer.result
-    if wants_json():
-        return jsonify(
-            ok=True,
-            outcome=result.outcome,
-            poll=result.poll,
-            choice=result.choice,
-            previous=result.previous,
-        )
-    return redirect(url_for("audience.index", m=answer.code), 303)
-
-
-def web_vote_from(req: Request) -> WebVote:
-    return WebVote(
-        cookie=req.cookies.get(voters.COOKIE_NAME),
-        csrf=req.form.get("csrf") or req.headers.get("X-CSRF-Token"),
-        poll=req.form.get("poll", ""),
-        choice=req.form.get("choice", ""),
-        host=req.host,
-        remote_addr=req.remote_addr or "-",
-        origin=req.headers.get("Origin"),
-        fetch_site=req.headers.get("Sec-Fetch-Site", ""),
-    )
+    vote = vote_from_environ(request.environ, request.form)
+    if wants_json():  # the same answer as the fast path's, from the same function
+        answer = json_answer(get_config(), get_store(), vote)
+        return Response(answer.body, answer.status, answer.headers)
+    verdict = cast_web_vote(get_config(), get_store(), current_talk(), vote)
+    if verdict.code == "forbidden":  # not this page's post: nothing to go back to
+        return Response(verdict.message, status=403, mimetype="text/plain")
+    return redirect(url_for("audience.index", m=verdict.code), 303)

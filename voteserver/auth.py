@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import jsonify, request
 
-from cyoa.voteserver.app import get_config
+from cyoa.voteserver.extensions import get_config
 
 
 def _bytes(text: str) -> bytes:

@@ -7,7 +7,9 @@ event loop, where a waiting client costs a coroutine, not a thread, and gives th
 (Flask and its fast vote path) only complete requests, in a small thread pool: what nginx's
 request buffering does in front of a WSGI server, inside the one process. A body must arrive
 within ``client_timeout`` seconds (else 408) and be at most ``max_body`` bytes (else 413,
-refused on its Content-Length before any of it is read).
+refused on its Content-Length before any of it is read). The page's feed, ``GET /api/live``,
+is answered here, on the event loop, from the worker's shared snapshot
+(:mod:`voteserver.live`, issue 12); only a phone's first request to a worker goes to Flask.
 
 asgiref's ``WsgiToAsgi`` also buffers the body, but with no deadline or size limit, and runs
 every call on one shared thread (a vote waits on Redis's fsync: no overlap); a2wsgi's
@@ -25,6 +27,8 @@ import threading
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import unquote_to_bytes
+
+from cyoa.voteserver.live import LiveFeed
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -59,9 +63,15 @@ class BufferedFront:
         self.larger = dict(larger or {})
         self.client_timeout = client_timeout
         self.threads = WorkerThreads(threads)
+        # The page's feed, before Flask. Its snapshot is rebuilt by a thread of its own: in
+        # the app's queue it would wait behind a room's page loads at each opening.
+        self.live = LiveFeed.for_app(app, WorkerThreads(1))
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] != "http":  # granian runs no lifespan (ASGINL) and no websockets
+            return
+        if self.live is not None and self.live.handles(scope):
+            await self.live_feed(scope, send)
             return
         limit = self.larger.get(scope["path"], self.max_body)
         declared = header(scope, b"content-length")
@@ -85,6 +95,19 @@ class BufferedFront:
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": content})
 
+    async def live_feed(self, scope: dict[str, Any], send: Send) -> None:
+        """``GET /api/live`` from the worker's shared snapshot (voteserver/live.py), or through
+        Flask for a phone this worker has not yet marked present."""
+        assert self.live is not None
+        unmarked = await self.live(scope, header(scope, b"cookie"), send)
+        if unmarked is None:
+            return
+        status, headers, content = await self.threads.run(self.app, scope, b"")
+        if status < 400:
+            self.live.marked(unmarked)
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": content})
+
 
 class WorkerThreads:
     """Threads that run complete requests through the WSGI app, fed by the event loop.
@@ -101,16 +124,20 @@ class WorkerThreads:
 
     def run(self, app: WSGIApp, scope: dict[str, Any], body: bytes) -> asyncio.Future[Response]:
         """The app's answer to this request, once a thread has run it."""
+        return self.call(lambda: call_wsgi(app, wsgi_environ(scope, body)))
+
+    def call(self, job: Callable[[], Any]) -> asyncio.Future:
+        """What ``job()`` returns (or raises), once a thread has run it."""
         loop = asyncio.get_running_loop()
         future = loop.create_future()
-        self.jobs.put((loop, future, app, scope, body))
+        self.jobs.put((loop, future, job))
         return future
 
     def work(self) -> None:
         while True:
-            loop, future, app, scope, body = self.jobs.get()
+            loop, future, job = self.jobs.get()
             try:
-                answer = call_wsgi(app, wsgi_environ(scope, body))
+                answer = job()
             except BaseException as error:  # the request's coroutine raises it
                 loop.call_soon_threadsafe(settle, future, None, error)
             else:

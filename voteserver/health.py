@@ -7,7 +7,7 @@ from typing import Any
 import redis
 from flask import Blueprint, jsonify
 
-from cyoa.voteserver.app import REDIS_DOWN, get_store
+from cyoa.voteserver.extensions import REDIS_DOWN, get_store
 
 bp = Blueprint("health", __name__)
 

@@ -14,8 +14,8 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 
 from cyoa.voteserver import bodies, keys
-from cyoa.voteserver.app import get_config, get_store
 from cyoa.voteserver.auth import presenter_only
+from cyoa.voteserver.extensions import get_config, get_store
 from cyoa.voteserver.logs import server_logger
 from cyoa.voteserver.sources import SMS, SOURCE_ID, local_ids
 from cyoa.voteserver.store import StoreError

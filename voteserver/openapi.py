@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from cyoa.voteserver.voting import MESSAGES, OUTCOMES
+
 ID = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"}
 ERROR = {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}}
 # Request bodies. voteserver/bodies.py validates every presenter body against these same
@@ -142,10 +144,111 @@ TALK_QUERY = {
 }
 POLL_PATH = {"name": "poll", "in": "path", "required": True, "schema": ID, "example": "p"}
 SECURED = [{"presenter": []}]
+# Response bodies: schemathesis checks every answer of the running server against these.
+VOTE_OK = {
+    "type": "object",
+    "required": ["ok", "outcome", "poll", "choice"],
+    "properties": {
+        "ok": {"type": "boolean", "enum": [True]},
+        "outcome": {
+            "type": "string",
+            "enum": sorted(outcome for outcome, (status, _) in OUTCOMES.items() if status == 200),
+        },
+        "poll": {"type": "string"},
+        "choice": {"type": "string"},
+        "previous": {"type": "string", "nullable": True},
+    },
+}
+VOTE_REFUSED = {
+    "type": "object",
+    "required": ["error", "code"],
+    "properties": {
+        "error": {"type": "string", "description": "What the phone shows."},
+        "code": {
+            "type": "string",
+            "enum": sorted(code for code, (kind, _) in MESSAGES.items() if kind == "error"),
+        },
+    },
+}
+LIVE = {
+    "type": "object",
+    "required": ["status", "poll", "results"],
+    "properties": {
+        "status": {"type": "string", "description": "waiting, open, closed, or end"},
+        "poll": {
+            "type": "object",
+            "nullable": True,
+            "required": ["id", "question", "options"],
+            "properties": {
+                "id": {"type": "string"},
+                "question": {"type": "string"},
+                "options": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["key", "label"],
+                        "properties": {"key": {"type": "string"}, "label": {"type": "string"}},
+                    },
+                },
+                "hide_results": {"type": "boolean"},
+                "closes_in": {"type": "number", "nullable": True},
+            },
+        },
+        "results": {
+            "type": "object",
+            "nullable": True,
+            "required": ["votes", "total"],
+            "properties": {
+                "votes": {"type": "object", "additionalProperties": {"type": "integer"}},
+                "total": {"type": "integer"},
+                "winner": {"type": "string", "nullable": True},
+            },
+        },
+    },
+}
+HEALTH = {
+    "type": "object",
+    "required": ["status"],
+    "properties": {
+        "status": {"type": "string", "enum": ["ok", "unavailable"]},
+        "reason": {"type": "string"},
+    },
+}
+TALKS = {
+    "type": "object",
+    "required": ["current", "talks"],
+    "properties": {
+        "current": {"type": "string"},
+        "talks": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["talk", "started"],
+                "properties": {"talk": {"type": "string"}, "started": {"type": "number"}},
+            },
+        },
+    },
+}
+EXPORT = {
+    "type": "object",
+    "required": ["talk", "story", "path", "scene", "polls"],
+    "properties": {
+        "talk": {"type": "string"},
+        "story": {"type": "string"},
+        "path": {"type": "array", "items": {"type": "string"}},
+        "scene": {"type": "string"},
+        "polls": {"type": "array", "items": RESULTS},
+    },
+}
+HTML = {"text/html": {"schema": {"type": "string"}}}
 
 
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _content(media_type: str, description: str) -> dict[str, Any]:
+    return {"description": description, "content": {media_type: {"schema": {"type": "string"}}}}
 
 
 def _errors(*codes: int) -> dict[str, Any]:
@@ -157,6 +260,77 @@ def _errors(*codes: int) -> dict[str, Any]:
         503: "Redis unavailable",
     }
     return {str(code): _json(ERROR, text[code]) for code in codes}
+
+
+def story_paths() -> dict[str, Any]:
+    """The end-of-talk pages (``/story/``) and the presenter's comparison (``/results/all``)."""
+    name = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
+    ended = {"200": {"description": "HTML"}, "404": {"description": "The talk has not ended"}}
+
+    def page(summary: str, *parameters: dict) -> dict[str, Any]:
+        return {
+            "get": {
+                "summary": summary,
+                "parameters": list(parameters),
+                "responses": {**ended, **_errors(503)},
+            }
+        }
+
+    folder = {**name, "name": "folder"}
+    scene = {**name, "name": "scene"}
+    return {
+        "/story": {
+            "get": {
+                "summary": "Redirects to /story/",
+                "responses": {"308": {"description": "Redirect"}},
+            }
+        },
+        "/story/": page("The whole story with the room's path, once the talk has ended"),
+        "/story/{name}": page("A page (index, handout) or file (style, icon) of the story", name),
+        "/story/scenes/{scene}.html": page("One scene of the story", scene),
+        "/story/media/{name}": page("An image a scene shows", name),
+        "/story/media/{folder}/{name}": page("An image a scene shows", folder, name),
+        "/results/all": {
+            "get": {
+                "summary": "Every talk of this story compared: a Sankey and each talk's path",
+                "security": [{"presenter": []}, {}],
+                "responses": {
+                    "200": {"description": "HTML"},
+                    "401": {"description": "The sign-in form"},
+                    **_errors(503),
+                },
+            },
+            "post": {
+                "summary": "Sign in with the presenter token (a cookie for /results)",
+                "requestBody": {
+                    "content": {
+                        "application/x-www-form-urlencoded": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {"token": {"type": "string"}},
+                            }
+                        }
+                    }
+                },
+                "responses": {
+                    "303": {"description": "To the page, with the cookie"},
+                    "401": {"description": "Wrong token: the form again"},
+                },
+            },
+        },
+        "/results/plotly.js": {
+            "get": {
+                "summary": "plotly.js, from the plotly package",
+                "responses": {"200": {"description": "JavaScript"}},
+            }
+        },
+        "/results/sankey.js": {
+            "get": {
+                "summary": "The script that draws the Sankey",
+                "responses": {"200": {"description": "JavaScript"}},
+            }
+        },
+    }
 
 
 def openapi_document() -> dict[str, Any]:
@@ -180,36 +354,46 @@ def openapi_document() -> dict[str, Any]:
             "/": {
                 "get": {
                     "summary": "The audience page (the URL in the QR code)",
-                    "responses": {"200": {"description": "HTML"}},
+                    "responses": {
+                        "200": _content("text/html", "The page"),
+                        "503": _content("text/html", "Redis down: a page that says so"),
+                    },
                 }
             },
             "/api/live": {
                 "get": {
                     "summary": "The open poll as this phone sees it",
                     "responses": {
-                        "200": {"description": "Live state"},
-                        "503": {"description": "Redis down"},
+                        "200": _json(LIVE, "Live state"),
+                        "304": {"description": "Not changed since the phone's ETag"},
+                        **_errors(503),
                     },
                 }
             },
             "/qr.svg": {
                 "get": {
                     "summary": "QR code of the audience URL",
-                    "responses": {"200": {"description": "SVG"}},
+                    "responses": {
+                        "200": _content("image/svg+xml", "SVG"),
+                        "304": {"description": "Not changed"},
+                    },
                 }
             },
             "/qr.png": {
                 "get": {
                     "summary": "QR code of the audience URL",
-                    "responses": {"200": {"description": "PNG"}},
+                    "responses": {
+                        "200": _content("image/png", "PNG"),
+                        "304": {"description": "Not changed"},
+                    },
                 }
             },
             "/healthz": {
                 "get": {
                     "summary": "Is Redis answering?",
                     "responses": {
-                        "200": {"description": "Healthy"},
-                        "503": {"description": "Redis down"},
+                        "200": _json(HEALTH, "Healthy"),
+                        "503": _json(HEALTH, "Redis down, and why"),
                     },
                 }
             },
@@ -233,16 +417,28 @@ def openapi_document() -> dict[str, Any]:
                         },
                     },
                     "responses": {
-                        "303": {"description": "Back to the audience page"},
-                        "200": {"description": "Counted (JSON clients)"},
-                        "400": {"description": "Refused"},
+                        "303": {
+                            "description": "Back to the audience page, with ?m= saying "
+                            "what happened (clients that do not ask for JSON)"
+                        },
+                        "200": _json(VOTE_OK, "Counted, changed or unchanged (JSON clients)"),
+                        "400": _json(VOTE_REFUSED, "Not one of the options"),
                         "403": {
                             "description": "Missing cookie or CSRF token; or refused by the "
-                            "voters-per-address cap or a block"
+                            "voters-per-address cap or a block (plain text for a form from "
+                            "another site)",
+                            "content": {
+                                "application/json": {"schema": VOTE_REFUSED},
+                                "text/plain": {"schema": {"type": "string"}},
+                            },
                         },
-                        "404": {"description": "Unknown poll"},
-                        "409": {"description": "Poll not open"},
-                        "429": {"description": "Too many votes"},
+                        "404": _json(VOTE_REFUSED, "Unknown poll"),
+                        "409": _json(VOTE_REFUSED, "Poll not open"),
+                        "429": _json(VOTE_REFUSED, "Too many votes (Retry-After)"),
+                        "503": {
+                            "description": "Redis down (Retry-After)",
+                            "content": {"application/json": {"schema": ERROR}, **HTML},
+                        },
                     },
                 }
             },
@@ -326,7 +522,7 @@ def openapi_document() -> dict[str, Any]:
                 "get": {
                     "summary": "Every talk this server has seen",
                     "security": SECURED,
-                    "responses": {"200": {"description": "Talks"}, **_errors(401, 503)},
+                    "responses": {"200": _json(TALKS, "Talks"), **_errors(401, 503)},
                 },
                 "post": {
                     "summary": "Start a talk and make it current",
@@ -344,7 +540,7 @@ def openapi_document() -> dict[str, Any]:
                     "summary": "Every poll's final tally and the path taken",
                     "security": SECURED,
                     "parameters": [{"name": "talk", "in": "path", "required": True, "schema": ID}],
-                    "responses": {"200": {"description": "Export"}, **_errors(401, 404, 503)},
+                    "responses": {"200": _json(EXPORT, "Export"), **_errors(401, 404, 503)},
                 }
             },
             "/api/talks/{talk}/export.csv": {
@@ -362,10 +558,11 @@ def openapi_document() -> dict[str, Any]:
                 }
             },
             **moderation_paths(),  # voteserver/moderation.py
+            **story_paths(),  # voteserver/story_pages.py, voteserver/results_pages.py
             "/api/openapi.json": {
                 "get": {
                     "summary": "This document",
-                    "responses": {"200": {"description": "OpenAPI"}},
+                    "responses": {"200": _json({"type": "object"}, "OpenAPI")},
                 }
             },
         },

@@ -12,7 +12,7 @@ import io
 import segno
 from flask import Blueprint, Response, request
 
-from cyoa.voteserver.app import get_config
+from cyoa.voteserver.extensions import get_config
 
 bp = Blueprint("qr", __name__)
 

@@ -125,10 +125,37 @@ def announce(config: Config, embedded: bool) -> None:
     print("\n".join(lines), file=sys.stderr, flush=True)
 
 
+class UnsupportedRedis(Exception):
+    """REDIS_URL names a Redis the vote server cannot run on."""
+
+
+def refuse_a_cluster(url: str) -> None:
+    """Redis Cluster is not supported: say so at start, not with a CROSSSLOT error mid-talk.
+
+    ``start_talk`` and ``put_state`` write a talk's keys in one transaction, across hash
+    slots. A Redis that cannot be reached is left to the app's own message.
+    """
+    import redis
+
+    try:
+        with redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2) as client:
+            clustered = client.info("cluster").get("cluster_enabled") == 1
+    except redis.RedisError:
+        return
+    if clustered:
+        raise UnsupportedRedis(
+            f"REDIS_URL ({url}) is a Redis Cluster node; cyoa needs one Redis (a talk's keys "
+            "change together in one transaction). Use a single Redis, or a managed Redis "
+            "with failover behind one address."
+        )
+
+
 def serve(config: Config, threads: int | None = None) -> None:
     """Run until interrupted; the embedded Redis (if any) is stopped on the way out."""
     embedded = None
-    if not config.redis_url:
+    if config.redis_url:
+        refuse_a_cluster(config.redis_url)
+    else:
         from cyoa.voteserver.embedded import EmbeddedRedis
 
         embedded = EmbeddedRedis(config.state_dir)

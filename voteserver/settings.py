@@ -80,6 +80,13 @@ SETTINGS: tuple[Setting, ...] = (
         "talk", "CYOA_TALK", "", "Talk id to serve when no talk has been started through the API."
     ),
     Setting(
+        "story",
+        "CYOA_STORY",
+        "",
+        "The story folder the talks tell (`cyoa present` sets it): at an ending, phones link to "
+        "/story, the whole story with the room's path. Empty: the shipped WSGI adventure.",
+    ),
+    Setting(
         "trust_proxy",
         "CYOA_TRUST_PROXY",
         0,
@@ -146,6 +153,7 @@ class Config:
     twilio_number: str = ""
     public_url: str = ""
     talk: str = ""
+    story: str = ""
     trust_proxy: int = 0
     voter_rate: int = 20
     address_rate: int = 3000

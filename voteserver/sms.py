@@ -17,12 +17,13 @@ import unicodedata
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+import redis
 from flask import Blueprint, Response, abort, current_app, request
 from flask.blueprints import BlueprintSetupState
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from cyoa.voteserver.app import get_config, get_store
+from cyoa.voteserver.extensions import config_of, get_config, get_store
 from cyoa.voteserver.logs import Throttled, server_logger
 from cyoa.voteserver.rehearse import REHEARSAL_KEY_FILE
 from cyoa.voteserver.settings import persistent_secret
@@ -73,6 +74,7 @@ HELP_TEXT = (
 NO_POLL = "No question is open for votes right now. Text your choice when the next one appears."
 CLOSED = "Voting on that question has closed. Watch for the next one!"
 SLOW_DOWN = "Too many texts at once. Please wait a few seconds and try again."
+PAUSED = "Sorry, voting is paused for a moment. Please text again shortly."
 
 
 def twiml(message: str | None) -> Response:
@@ -136,7 +138,7 @@ def rehearsal_key(config: Config) -> str:
 @bp.record_once
 def _keep_signing_keys(state: BlueprintSetupState) -> None:
     """Resolve the keys once per app: the rehearsal key's file exists from the start."""
-    config = state.app.config["CYOA"]
+    config = config_of(state.app)
     keys = [config.twilio_auth_token, rehearsal_key(config)]
     state.app.extensions["cyoa.sms_keys"] = tuple(k for k in keys if k)
 
@@ -165,6 +167,12 @@ def _answer(message: str | None, outcome: str) -> Response:
     response = twiml(message)
     response.headers["X-Cyoa-Outcome"] = outcome  # for `cyoa rehearse` and tests
     return response
+
+
+@bp.errorhandler(redis.RedisError)
+def redis_down(error: redis.RedisError) -> Response:
+    """Redis unreachable: the texter gets a reply (Twilio retries nothing on a 503)."""
+    return _answer(PAUSED, "unavailable")
 
 
 @bp.before_request

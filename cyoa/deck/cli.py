@@ -121,8 +121,35 @@ def _default_story() -> Path:
     type=click.Path(exists=True, file_okay=False),
     help="The story, to name the option each decision followed.",
 )
-def results(talk: str, url: str, state_dir: str, out: str, story_path: str | None) -> None:
-    """Print the path the talk took with every decision's tally; write the JSON/CSV export."""
+@click.option("--all", "every", is_flag=True, help="Every talk of the story, compared.")
+@click.option(
+    "--html",
+    "html_out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="With --all or FILES: write the Sankey page of every path here (works offline).",
+)
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def results(
+    talk: str,
+    url: str,
+    state_dir: str,
+    out: str,
+    story_path: str | None,
+    every: bool,
+    html_out: Path | None,
+    files: tuple[Path, ...],
+) -> None:
+    """Print the path the talk took with every decision's tally; write the JSON/CSV export.
+
+    With --all (this story's talks on the server or in the state dir) and/or results FILES
+    (exports from other events): how every talk chose at each decision, and each talk's path.
+    """
+    if every or files:  # issue 11, "every audience, compared": cyoa/story/compare.py
+        from cyoa.story.cli import compare_results
+
+        story_dir = Path(story_path) if story_path else None
+        compare_results(every, files, story_dir, url, state_dir, html_out)
+        return
     from cyoa.deck.results import ResultsError, fetch, report
 
     try:

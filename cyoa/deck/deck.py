@@ -18,9 +18,12 @@ from typing import TYPE_CHECKING
 from cyoa.deck import render
 from cyoa.deck.controller import Controller
 from cyoa.deck.demo import DemoPanel
+from cyoa.deck.endlink import end_link_html
 from cyoa.deck.machine import Step, Talk
+from cyoa.deck.presenter_view import PresenterView
 from cyoa.deck.sync import Sync
-from cyoa.deck.views import PresenterView, SlideView
+from cyoa.deck.views import SlideView
+from cyoa.story.variants import scene_on_path
 
 if TYPE_CHECKING:
     import ipywidgets
@@ -92,7 +95,7 @@ class Deck:
         self.problems: list[str] = []  # the checker's errors since the last good save (--watch)
         self.placeholder = False  # the story failed at start: a stand-in, not the talk's story
         self.reloader: Reloader | None = None
-        self.demos = DemoPanel(story.root, self.refresh)
+        self.demos = DemoPanel(story.root, self.refresh, path=lambda: self.talk.path)
         self.controller = Controller(self.act, self._beat, theme=theme)
         self.sync = Sync(self)
         self.sync.resume()
@@ -265,9 +268,13 @@ class Deck:
     def scene_html(self, scene_id: str) -> str:
         if self.problems:
             return self.problems_html()
-        if scene_id not in self._scenes:
-            self._scenes[scene_id] = render.scene_html(self.story, self.story.scene(scene_id))
-        return self._scenes[scene_id]
+        scene = scene_on_path(self.story, scene_id, self.talk.path)  # the path's own variant
+        key = f"{scene_id}\n{scene.body}"
+        if key not in self._scenes:
+            ending = scene.ending is not None and self.audience_url  # every path, as a QR code
+            link = end_link_html(self.audience_url) if ending else ""
+            self._scenes[key] = render.scene_html(self.story, scene) + link
+        return self._scenes[key]
 
     def join_html(self) -> str:
         choice = self.talk.choice

@@ -4,6 +4,10 @@ The demos (``cyoa.demos``) print what they do. On stage the deck shows the recor
 story ships (``story/adventures/<name>/recordings/``) at once, and pressing D runs the real
 demo in a background thread, its printed lines streamed into the slide. A demo that does
 not exist yet shows its name and "no demo yet".
+
+The talk's path picks the branch's own run: a recording variant named after a scene on
+the path (``recordings/app.pets.json`` once the room chose the ``pets`` scene), and, live,
+the product of that path (``run_demo(name, product="pets")``).
 """
 
 from __future__ import annotations
@@ -25,16 +29,28 @@ def available_demos() -> set[str]:
     return set(demo_names())
 
 
-def recorded_output(story_root: Path | None, name: str) -> str:
+def recorded_output(story_root: Path | None, name: str, path: list[str] | None = None) -> str:
+    """The recording of demo ``name`` for a talk that took ``path`` (its variant, if any)."""
     if story_root is None:
         return ""
     try:
-        from cyoa.story.demos import demo_recording
+        from cyoa.story.demos import demo_recording, recording_variant
 
-        recording = demo_recording(story_root, name)
+        variant = recording_variant(story_root, name, path or [])
+        recording = demo_recording(story_root, name, variant)
     except Exception:
         return ""
     return recording.output if recording else ""
+
+
+def product_for(path: list[str]) -> str | None:
+    """The product a talk that took ``path`` chose: the latest scene named after one of
+    cyoa's products (the ``pets`` scene), else None (the demos' default product)."""
+    try:
+        from cyoa.demos.runner import PRODUCTS
+    except Exception:
+        return None
+    return next((scene for scene in reversed(path) if scene in PRODUCTS), None)
 
 
 class _Stream(io.StringIO):
@@ -55,13 +71,19 @@ class _Stream(io.StringIO):
 class DemoPanel:
     """The state of each demo in this deck: recorded, running, done (with its output)."""
 
-    def __init__(self, story_root: Path | None, changed: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        story_root: Path | None,
+        changed: Callable[[], None],
+        path: Callable[[], list[str]] | None = None,
+    ) -> None:
         self.story_root = story_root
         self.changed = changed
+        self.path = path or list  # the talk's path so far (scene ids): picks the branch's run
         self.outputs: dict[str, str] = {}
         self.states: dict[str, str] = {}
         self._available: set[str] | None = None
-        self._recorded: dict[str, str] = {}
+        self._recorded: dict[tuple[str, tuple[str, ...]], str] = {}
         self._streams: dict[str, _Stream] = {}
         self._lock = threading.Lock()
 
@@ -80,9 +102,10 @@ class DemoPanel:
             return "running", self._streams[name].getvalue()
         if name in self.states:
             return self.states[name], self.outputs.get(name, "")
-        if name not in self._recorded:
-            self._recorded[name] = recorded_output(self.story_root, name)
-        recorded = self._recorded[name]
+        path = tuple(self.path())
+        if (name, path) not in self._recorded:
+            self._recorded[name, path] = recorded_output(self.story_root, name, list(path))
+        recorded = self._recorded[name, path]
         if not self.exists(name):
             return ("recorded" if recorded else "missing"), recorded
         return ("recorded" if recorded else "ready"), recorded
@@ -101,9 +124,11 @@ class DemoPanel:
         from cyoa.demos import run_demo
 
         stream = self._streams[name]
+        product = product_for(list(self.path()))
+        options = {"product": product} if product else {}
         try:
             with contextlib.redirect_stdout(stream), contextlib.redirect_stderr(stream):
-                run_demo(name)
+                run_demo(name, **options)
         except Exception as error:  # shown in the slide, never raised into the kernel
             stream.write(f"\n✘ {type(error).__name__}: {error}\n")
         with self._lock:

@@ -11,10 +11,11 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 import ipywidgets as w
-import plotly.graph_objects as go
 
 from cyoa.deck import render
 from cyoa.deck.machine import Talk
+from cyoa.story import storymap
+from cyoa.story.variants import scene_on_path
 
 if TYPE_CHECKING:
     from cyoa.story.model import Story
@@ -33,49 +34,29 @@ def levels(story: Story) -> dict[str, int]:
     return depth
 
 
-def story_map(story: Story) -> go.Figure:
-    """Every scene as a dot (decisions and endings stand out), every way on as a line."""
-    depth = levels(story)
-    rows: dict[int, int] = {}
-    where: dict[str, tuple[int, int]] = {}
-    for scene in story.scenes:
-        if scene.id in depth:
-            column = depth[scene.id]
-            where[scene.id] = (column, rows.setdefault(column, 0))
-            rows[column] += 1
-    edge_x: list[float | None] = []
-    edge_y: list[float | None] = []
-    for scene_id, (x, y) in where.items():
-        for target in story.by_id[scene_id].targets:
-            if target in where:
-                edge_x += [x, where[target][0], None]
-                edge_y += [-y, -where[target][1], None]
-    kinds = {"choice": "#ffcc33", "ending": "#5ee08a"}
-    scenes = [story.by_id[s] for s in where]
-    figure = go.Figure(
-        [
-            go.Scatter(x=edge_x, y=edge_y, mode="lines", line={"color": "#999"}, hoverinfo="skip"),
-            go.Scatter(
-                x=[where[s.id][0] for s in scenes],
-                y=[-where[s.id][1] for s in scenes],
-                mode="markers+text",
-                text=[s.id for s in scenes],
-                textposition="top center",
-                hovertext=[f"{s.title} ({s.kind})" for s in scenes],
-                hoverinfo="text",
-                marker={"size": 16, "color": [kinds.get(s.kind, "#4c78a8") for s in scenes]},
-            ),
-        ]
-    )
-    figure.update_layout(
-        title=f"{story.title}: {len(scenes)} scenes, {len(story.decisions)} decisions",
-        showlegend=False,
-        height=140 + 60 * max(rows.values(), default=1),
-        xaxis={"visible": False},
-        yaxis={"visible": False},
-        margin={"l": 10, "r": 10, "t": 50, "b": 10},
-    )
-    return figure
+class StoryMap:
+    """The story map as the export draws it: top to bottom, a box per scene with its title,
+    the option keys on the branches. Shown as inline SVG (no script: it prints, and it reads
+    the same in JupyterLab and in Voilà at any width)."""
+
+    def __init__(self, story: Story) -> None:
+        self.story = story
+        self.nodes = storymap.layout(story).nodes
+
+    def _repr_html_(self) -> str:
+        story = self.story
+        lead = (
+            f"<p><b>{html.escape(story.title)}</b>: {len(story.scenes)} scenes, "
+            f"{len(story.decisions)} decisions, {len(story.endings)} endings. Blue boxes are "
+            "decisions (the numbers on their branches are the options), purple boxes endings; "
+            "hover over a box for the whole title.</p>"
+        )
+        return f'<div class="cyoa-explore-map">{lead}{storymap.map_svg(story)}</div>'
+
+
+def story_map(story: Story) -> StoryMap:
+    """Every scene by its title, every way on as a line: see :class:`StoryMap`."""
+    return StoryMap(story)
 
 
 class Player:
@@ -121,7 +102,7 @@ class Player:
         self.render()
 
     def render(self) -> None:
-        scene = self.talk.scene
+        scene = scene_on_path(self.story, self.talk.scene.id, self.talk.path)  # path's variant
         body = render.scene_html(self.story, scene)
         if scene.demo:
             name = html.escape(scene.demo)

@@ -101,6 +101,40 @@ def options_html(
     )
 
 
+AXIS_LINE = {1: 30, 2: 24, 3: 18, 4: 14}  # characters per line under a bar, by option count
+
+
+def axis_labels(labels: list[str]) -> list[str]:
+    """The chart's labels under the bars: the number, then the label wrapped at words on two
+    lines at most, shortened at a word with an ellipsis (the options list shows it whole).
+    Past four options only the numbers fit under the bars."""
+    width = AXIS_LINE.get(len(labels))
+    if width is None:
+        return [str(number) for number in range(1, len(labels) + 1)]
+    return [wrap_words(f"{n}. {label}", width) for n, label in enumerate(labels, 1)]
+
+
+def wrap_words(text: str, width: int, lines: int = 2) -> str:
+    """``text`` on at most ``lines`` lines of about ``width`` characters joined by ``<br>``
+    (Plotly's line break), cut only between words; what does not fit ends in an ellipsis."""
+    rows: list[str] = []
+    words = text.split()
+    while words and len(rows) < lines:
+        row = words.pop(0)
+        while words and len(row) + 1 + len(words[0]) <= width:
+            row += " " + words.pop(0)
+        if len(row) > width:  # one word longer than a line: the only cut inside a word
+            rows.append(row[: width - 1] + "…")
+            return "<br>".join(html.escape(r) for r in rows)
+        rows.append(row)
+    if words:
+        last = rows[-1]
+        while " " in last and len(last) + 1 > width:
+            last = last.rsplit(" ", 1)[0]
+        rows[-1] = last + "…"
+    return "<br>".join(html.escape(row) for row in rows)
+
+
 def scalable_svg(svg: str) -> str:
     """Give an SVG without a viewBox one, so CSS can scale it instead of cropping it."""
     if not svg or "viewBox" in svg:
@@ -152,7 +186,7 @@ def status_html(
         parts.append(f'<span class="cyoa-countdown">{countdown(left)} left</span>')
     if winner_label:
         parts.append(f'<span class="cyoa-winner">Winner: {html.escape(winner_label)}</span>')
-    if message:
+    if message and message.strip(" .").lower() != state:  # never "vote closed · Vote closed."
         parts.append(f'<span class="cyoa-message">{html.escape(message)}</span>')
     return " · ".join(parts)
 

@@ -10,21 +10,58 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from cyoa.deck.deck import Deck
-    from cyoa.story.model import Scene
+    from cyoa.deck.client import VoteClient
+    from cyoa.deck.machine import Talk
+    from cyoa.story.model import Scene, Story
 
 TICK = 0.4  # seconds between reads of the tally: vote-to-chart stays well under 700 ms
 HEARTBEAT_TIMEOUT = 8.0  # seconds without a sign from the page before the loop ends
 TOLD = "Vote closed."  # what the deck says of a vote the other window closed
 
 
+class Heartbeat(Protocol):
+    def alive(self, timeout: float) -> bool:
+        """True while the page has sent a sign of life within ``timeout`` seconds."""
+        ...
+
+
+class SyncedDeck(Protocol):
+    """All the loop needs from a deck (:class:`cyoa.deck.deck.Deck` is one): it reads the
+    story and moves the talk under ``lock``, and writes back what the presenter view shows."""
+
+    story: Story
+    talk: Talk
+    lock: Any  # a threading.RLock: the talk is moved from this thread and the page's
+    client: VoteClient | None
+    controller: Heartbeat  # the page's heartbeat: the loop ends when it stops
+    placeholder: bool  # a stand-in story (--watch): its position is never written
+    watches_sources: bool  # the presenter's window: it reads and moderates the sources
+    # Written by the loop, shown by the presenter view:
+    talk_started: float
+    rehearsal: bool
+    audience: int | None
+    sources: dict | None
+
+    def refresh(self) -> None:
+        """Redraw what changed."""
+        ...
+
+    def fetch_qr(self) -> None:
+        """Fetch the join panel's QR code (once) while a decision is on screen."""
+        ...
+
+    def note_error(self, error: BaseException) -> None:
+        """Show an error the loop caught instead of dying of it."""
+        ...
+
+
 class Sync:
     """Reconciles one deck with the vote server; ``start`` is safe to call on every heartbeat."""
 
-    def __init__(self, deck: Deck, tick: float = TICK, timeout: float = HEARTBEAT_TIMEOUT):
+    def __init__(self, deck: SyncedDeck, tick: float = TICK, timeout: float = HEARTBEAT_TIMEOUT):
         self.deck = deck
         self.tick_seconds = tick
         self.timeout = timeout

@@ -13,9 +13,13 @@ from importlib import resources
 from pathlib import Path
 
 from cyoa.demos import processes
-from cyoa.demos.runner import Run, demo
+from cyoa.demos.runner import PRODUCTS, Run, demo
 
-PRODUCT_NAMES = {"dachshund": "Dachshund Doc Send", "pets": "Tinder for Pets"}
+PRODUCT_NAMES = PRODUCTS  # the name each product shows (kept for older imports)
+#: Each product's repository name and company domain: git and mail show them.
+SLUGS = {"dachshund": "dachshund-doc-send", "pets": "tinder-for-pets"}
+#: Where the server keeps the app, whichever product it is.
+APP_DIR = "app"
 SOURCE_FILES = (
     "wsgi.py",
     "company.py",
@@ -25,14 +29,18 @@ SOURCE_FILES = (
     "deploy.py",
     "nginx-site.conf",
 )
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "Dachshund HQ",
-    "GIT_AUTHOR_EMAIL": "dev@dachshund-doc-send.example",
-    "GIT_COMMITTER_NAME": "Dachshund HQ",
-    "GIT_COMMITTER_EMAIL": "dev@dachshund-doc-send.example",
-    "GIT_CONFIG_NOSYSTEM": "1",
-    "HOME": "/nonexistent",
-}
+GIT_ENV = {"GIT_CONFIG_NOSYSTEM": "1", "HOME": "/nonexistent"}
+
+
+def git_identity(product: str) -> dict[str, str]:
+    """The company's commit identity: the product's own name and domain."""
+    who, email = f"{PRODUCTS[product]} HQ", f"dev@{SLUGS[product]}.example"
+    return {
+        "GIT_AUTHOR_NAME": who,
+        "GIT_AUTHOR_EMAIL": email,
+        "GIT_COMMITTER_NAME": who,
+        "GIT_COMMITTER_EMAIL": email,
+    }
 
 
 def source_dir() -> Path:
@@ -40,7 +48,7 @@ def source_dir() -> Path:
     return Path(str(resources.files("cyoa.demos") / "company"))
 
 
-def copy_source(dest: Path) -> Path:
+def copy_source(dest: Path, product: str = "dachshund") -> Path:
     """The app's files, laid out as in its own repository."""
     dest.mkdir(parents=True, exist_ok=True)
     for name in SOURCE_FILES:
@@ -49,7 +57,8 @@ def copy_source(dest: Path) -> Path:
     (dest / "requirements.txt").write_text("flask\ngunicorn\npsycopg[binary]\nredis\nrq\n")
     workflows = dest / ".github" / "workflows"
     workflows.mkdir(parents=True, exist_ok=True)
-    shutil.copy(source_dir() / "ci-workflow.yml", workflows / "deploy.yml")
+    workflow = (source_dir() / "ci-workflow.yml").read_text()
+    (workflows / "deploy.yml").write_text(workflow.replace("{domain}", f"{SLUGS[product]}.example"))
     (dest / ".gitignore").write_text("*.db\n__pycache__/\n")
     return dest
 
@@ -57,7 +66,7 @@ def copy_source(dest: Path) -> Path:
 def git(run: Run, *args: str | Path, cwd: Path, show: bool = True) -> str:
     """Run git with a fixed identity, without reading the machine's git configuration."""
     gitpath = run.need("git", [f"git {' '.join(map(str, args))}"])
-    env = {**os.environ, **GIT_ENV}
+    env = {**os.environ, **GIT_ENV, **git_identity(run.product)}
     if show:
         return run.sh([gitpath, *args], cwd=cwd, env=env).stdout
     return run.sh([gitpath, *args], cwd=cwd, env=env, show_output=False).stdout
@@ -65,26 +74,27 @@ def git(run: Run, *args: str | Path, cwd: Path, show: bool = True) -> str:
 
 def make_repo(run: Run, show: bool = True) -> Path:
     """The app's repository (it stands in for the GitHub one), with one commit."""
-    repo = copy_source(run.scratch / "github" / "dachshund-doc-send")
+    repo = copy_source(run.scratch / "github" / SLUGS[run.product], run.product)
     git(run, "init", "-q", "-b", "main", cwd=repo, show=show)
     git(run, "add", ".", cwd=repo, show=show)
-    git(run, "commit", "-q", "-m", "Dachshund Doc Send: first version", cwd=repo, show=show)
+    message = f"{PRODUCTS[run.product]}: first version"
+    git(run, "commit", "-q", "-m", message, cwd=repo, show=show)
     return repo
 
 
 def checkout(run: Run, show: bool = False) -> Path:
     """The repository, cloned where the server keeps the app: ``$SCRATCH/srv/...``."""
     repo = make_repo(run, show=show)
-    dest = run.scratch / "srv" / "dachshund-doc-send"
+    dest = run.scratch / "srv" / APP_DIR
     dest.parent.mkdir(parents=True, exist_ok=True)
     git(run, "clone", "-q", repo, dest, cwd=run.scratch, show=show)
     return dest
 
 
-def app_env(run: Run, product: str = "dachshund", **extra: str) -> dict[str, str]:
+def app_env(run: Run, product: str | None = None, **extra: str) -> dict[str, str]:
     """The environment the app reads, as a server's process manager would set it."""
     return {
-        "PRODUCT": product,
+        "PRODUCT": product or run.product,
         "DATABASE_URL": f"sqlite:///{run.scratch / 'company.db'}",
         "PYTHONDONTWRITEBYTECODE": "1",
         **extra,
@@ -96,12 +106,12 @@ def flask_cmd(*args: str) -> list[str]:
 
 
 @demo("app", "The app on a laptop: Flask's development server")
-def app_demo(run: Run, product: str = "dachshund") -> None:
+def app_demo(run: Run) -> None:
     """Run the app the way it is developed: ``flask run`` on a laptop."""
-    run.step(f"The company's app ({PRODUCT_NAMES[product]}): a few Python files")
-    code = copy_source(run.scratch / "laptop" / "dachshund-doc-send")
+    run.step(f"The company's app ({PRODUCTS[run.product]}): a few Python files")
+    code = copy_source(run.scratch / "laptop" / SLUGS[run.product], run.product)
     run.say("files: " + ", ".join(sorted(p.name for p in code.iterdir())))
-    env = app_env(run, product, SERVE_STATIC="1")
+    env = app_env(run, SERVE_STATIC="1")
     run.sh(flask_cmd("init-db"), cwd=code, env={**os.environ, **env}, check=False)
     run.step("Start Flask's development server, the way we work on it every day")
     port = processes.free_port()
@@ -133,7 +143,7 @@ def git_clone_demo(run: Run) -> None:
     repo = make_repo(run, show=False)
     git(run, "log", "--oneline", cwd=repo)
     run.step("On the server: git clone")
-    dest = run.scratch / "srv" / "dachshund-doc-send"
+    dest = run.scratch / "srv" / APP_DIR
     dest.parent.mkdir(parents=True, exist_ok=True)
     git(run, "clone", repo, dest, cwd=run.scratch)
     files = sorted(p.name for p in dest.iterdir() if p.name != ".git")

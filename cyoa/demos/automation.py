@@ -6,8 +6,10 @@ nothing; after a new commit, it updates only the code and reloads the app server
 site shows the change. Then the same deploy as an Ansible playbook (``deploy.yml``) run with
 ``ansible-playbook`` against localhost, on a second fresh server: its first run changes
 things, its second reports ``changed=0``, and the site answers through nginx (a few seconds
-more; without ansible-playbook the demo says how to install it and goes on). Then the CI
-workflow file, and its test step run here for real.
+more; without ansible-playbook the demo says how to install it and goes on). gunicorn is
+never ``--daemon``: the demo supervises it in the foreground, as the systemd unit it shows
+would, and the deploys only reload it. Then the CI workflow file (its deploy step a real
+``ssh deployer@... deploy.py``), and its test step run here for real.
 """
 
 from __future__ import annotations
@@ -22,10 +24,28 @@ import requests
 import yaml
 
 from cyoa.demos import processes, tools
-from cyoa.demos.app import app_env, git, make_repo, source_dir
+from cyoa.demos.app import APP_DIR, app_env, git, make_repo, source_dir
 from cyoa.demos.nginx import MAIN_CONF, Nginx
 from cyoa.demos.runner import Run, demo
 from cyoa.demos.wsgi import _quiet_flags, gunicorn_cmd
+
+#: How a server runs the app: systemd keeps gunicorn in the foreground, as its own user.
+APP_UNIT = """\
+[Unit]
+Description=the app (gunicorn)
+After=network.target
+
+[Service]
+User=app
+WorkingDirectory={dest}
+EnvironmentFile=/etc/app/env
+ExecStart={command}
+ExecReload=/bin/kill -HUP $MAINPID
+Restart=on-failure
+
+[Install]
+WantedBy=multi-user.target
+"""
 
 #: What a fresh server's nginx serves before any site is deployed.
 DEFAULT_SITE = """\
@@ -61,7 +81,7 @@ def automation_demo(run: Run) -> None:
     (nginx.root / "tmp").mkdir(parents=True)
     nginx.conf.write_text(MAIN_CONF.format(root=nginx.root))
     pids = nginx.root  # nginx.pid is there; gunicorn.pid joins it
-    dest = run.scratch / "srv" / "dachshund-doc-send"
+    dest = run.scratch / "srv" / APP_DIR
     app_port = processes.free_port()
     deploy = [sys.executable, "deploy.py", "--repo", str(repo), "--dest", str(dest)]
     deploy += ["--www", str(run.scratch / "var" / "www" / "static"), "--site", str(nginx.site)]
@@ -74,8 +94,12 @@ def automation_demo(run: Run) -> None:
     run.step("First deploy on a fresh server: everything changes")
     first = run.sh([sys.executable, bootstrap, *deploy[2:]], env=env, cwd=run.scratch).stdout
     run.fact("first_changed", len(changed_steps(first)), "steps changed")
-    run.step("The init system starts the services (once)")
+    run.step("The init system starts the services (once), and keeps them running")
     argv = gunicorn_cmd(app_port, 2, "--pid", str(pids / "gunicorn.pid"))
+    unit = APP_UNIT.format(command=run.short(" ".join(argv)), dest=run.short(str(dest)))
+    run.write(run.scratch / "etc" / "systemd" / "system" / "app.service", unit)
+    run.say("(no systemd in this sandbox: the demo runs that ExecStart in the foreground")
+    run.say(" and stops it at the end, as systemd would; never gunicorn --daemon)")
     env_app = app_env(run)
     ready = processes.http_ready(f"http://127.0.0.1:{app_port}/healthz")
     run.start("gunicorn", argv, port=app_port, cwd=dest, env=env_app, ready=ready)
@@ -86,7 +110,9 @@ def automation_demo(run: Run) -> None:
     run.fact("second_changed", changed_steps(second), "steps changed")
     run.step("A developer pushes a change")
     company = repo / "company.py"
-    company.write_text(company.read_text().replace("with analytics.", "now with tracking!"))
+    company.write_text(
+        company.read_text().replace("</h1></header>", " (now with tracking!)</h1></header>")
+    )
     git(run, "commit", "-q", "-am", "New tagline", cwd=repo)
     run.step("Deploy: only the code changes, and gunicorn reloads its workers")
     third = run.sh(deploy, env=env, cwd=dest).stdout
@@ -110,7 +136,7 @@ def ansible_deploy(run: Run, repo: Path) -> None:
     http_port, app_port = processes.free_port(), processes.free_port()
     extra = {
         "repo": repo,
-        "dest": server / "srv" / "dachshund-doc-send",
+        "dest": server / "srv" / APP_DIR,
         "static_dir": server / "var" / "www" / "static",
         "nginx_site": nginx.site,
         "http_port": http_port,
@@ -153,14 +179,16 @@ def ansible_deploy(run: Run, repo: Path) -> None:
         env["GUNICORN_CMD_ARGS"] = " ".join(flags)
     (ops / "ansible.cfg").write_text("[defaults]\n# (empty: the machine's own config is ignored)\n")
     home.mkdir()
-    # gunicorn is started by the playbook (daemonised): stop it, by its pid file, at the end.
-    run.stack.callback(stop_pidfile, run, nginx.root / "gunicorn.pid", "gunicorn (Ansible's)")
     argv[0] = binary
     run.step("ansible-playbook, first run: it changes things")
     first = run.sh(argv, env=env, cwd=ops, timeout=120).stdout
     run.fact("ansible_first_changed", play_recap(first).get("changed"), "PLAY RECAP: changed")
-    pid = int((nginx.root / "gunicorn.pid").read_text())
-    run.result.services.append({"name": "gunicorn (Ansible's)", "pid": pid, "port": app_port})
+    run.step("The init system starts the app server (the playbook only reloads it)")
+    gunicorn = gunicorn_cmd(app_port, 2, "--pid", str(nginx.root / "gunicorn.pid"))
+    ready = processes.http_ready(f"http://127.0.0.1:{app_port}/healthz")
+    run.start(
+        "gunicorn-2", gunicorn, port=app_port, cwd=extra["dest"], env=app_env(run), ready=ready
+    )
     site = f"http://127.0.0.1:{http_port}/"
     processes.wait_until(lambda: _status(site) == 200)
     run.fact("ansible_status", _status(site), f"GET {site} through nginx")

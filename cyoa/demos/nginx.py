@@ -36,17 +36,17 @@ http {{
 """
 
 SITE_CONF = """\
-upstream dachshund_app {{
+upstream app_servers {{
 {servers}
 }}
 
 server {{
     listen 127.0.0.1:{port};
-    server_name dachshund-doc-send.example;
-    access_log {root}/dachshund.access.log;
+    server_name www.example.com;
+    access_log {root}/site.access.log;
 {static}
     location / {{
-        proxy_pass http://dachshund_app;
+        proxy_pass http://app_servers;
         proxy_set_header Host $http_host;
         proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
         proxy_set_header X-Forwarded-Proto $scheme;
@@ -86,7 +86,7 @@ class Nginx:
         self.root = root or run.scratch / "nginx"
         self.port = processes.free_port()
         self.conf = self.root / "nginx.conf"
-        self.site = self.root / "sites-enabled" / "dachshund.conf"
+        self.site = self.root / "sites-enabled" / "app.conf"
         self.service: processes.Service | None = None
 
     def command(self, *extra: str) -> list[str]:

@@ -14,6 +14,7 @@ from pathlib import Path
 import nbformat
 
 from cyoa.demos.chapters import CHAPTERS
+from cyoa.demos.exercises import with_exercises
 from cyoa.shipped import notebook_folder
 
 NOTEBOOKS = notebook_folder()
@@ -29,8 +30,10 @@ def build(chapter: dict) -> nbformat.NotebookNode:
         "language": "python",
     }
     nb.metadata["language_info"] = {"name": "python"}
-    for n, cell in enumerate(chapter["cells"]):
-        if isinstance(cell, str):
+    for n, cell in enumerate(with_exercises(chapter["cells"])):
+        if isinstance(cell, nbformat.NotebookNode):
+            new = cell  # a hands-on cell (cyoa.demos.exercises), tagged lab-*
+        elif isinstance(cell, str):
             new = nbformat.v4.new_markdown_cell(cell.strip())
         else:
             name, code = cell

@@ -33,13 +33,11 @@ def replication_demo(run: Run, users: int = 120) -> None:
     primary = Cluster(run, "primary")
     primary.init()
     primary.start()
-    primary.psql("CREATE DATABASE dachshund", db="postgres")
+    primary.psql("CREATE DATABASE app", db="postgres")
     primary.psql(USERS_SQL.format(n=users))
     run.step("A replica: a copy of the primary that follows it (pg_basebackup -R)")
     replica = Cluster(run, "replica")
-    base = replica._tool(
-        "pg_basebackup", "-h", "127.0.0.1", "-p", str(primary.port), "-U", "postgres"
-    )
+    base = primary.admin("pg_basebackup")
     run.sh(
         processes.unprivileged([*base, "-D", str(replica.data), "-R", "-X", "stream", "-c", "fast"])
     )
@@ -52,10 +50,10 @@ def replication_demo(run: Run, users: int = 120) -> None:
     refused = replica.psql("INSERT INTO users (email) VALUES ('sneaky@example.com')", check=False)
     run.fact("replica_refused_write", "read-only transaction" in refused, "write refused")
     run.step("A backup (pg_dump), to a file kept somewhere else")
-    backup = run.scratch / "backups" / "dachshund.dump"
+    backup = run.scratch / "backups" / "app.dump"
     backup.parent.mkdir()
-    dump = primary._tool("pg_dump", "-h", "127.0.0.1", "-p", str(primary.port), "-U", "postgres")
-    run.sh([*dump, "-Fc", "-d", "dachshund", "-f", str(backup)])
+    dump = primary.admin("pg_dump")
+    run.sh([*dump, "-Fc", "-d", "app", "-f", str(backup)])
     run.say(f"backup: {backup.stat().st_size} bytes")
     run.step("The intern's first day")
     said = primary.psql("DELETE FROM users")
@@ -63,9 +61,7 @@ def replication_demo(run: Run, users: int = 120) -> None:
     run.fact("replica_after_delete", int(wait_for(replica, count, "0")), "users on the replica")
     run.say("The replica obeyed: replication protects against a dead server, not a bad query.")
     run.step("Restore the users from the backup")
-    restore = primary._tool(
-        "pg_restore", "-h", "127.0.0.1", "-p", str(primary.port), "-U", "postgres"
-    )
-    run.sh([*restore, "--data-only", "--table=users", "-d", "dachshund", str(backup)])
+    restore = primary.admin("pg_restore")
+    run.sh([*restore, "--data-only", "--table=users", "-d", "app", str(backup)])
     run.fact("restored", int(primary.value(count)), "users on the primary")
     run.fact("replica_restored", int(wait_for(replica, count, str(users))), "on the replica")

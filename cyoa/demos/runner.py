@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import functools
 import json
+import os
+import re
 import shlex
 import subprocess
 import sys
@@ -29,6 +31,28 @@ from cyoa.demos.scratch import scratch_dir
 FACTS_MIME = "application/vnd.cyoa.demo+json"
 
 REGISTRY: dict[str, Callable[..., DemoResult]] = {}
+
+#: The story's two products (the room's first vote); every demo runs as one of them.
+PRODUCTS = {"dachshund": "Dachshund Doc Send", "pets": "Tinder for Pets"}
+DEFAULT_PRODUCT = "dachshund"
+
+
+def neutral(text: str) -> str:
+    """This machine's paths replaced by what any reader can type: ``python``, ``~``.
+
+    The venv's interpreter becomes ``python`` and the commands beside it (gunicorn,
+    ansible-playbook) their bare names, the way an activated venv runs them; the home
+    directory becomes ``~``. A slide or a recording must not show where it was made.
+    """
+    venv_bin = os.path.dirname(sys.executable)
+    for python in sorted({sys.executable, os.path.realpath(sys.executable)}, key=len)[::-1]:
+        text = re.sub(re.escape(python) + r"(?![\w/])", "python", text)
+    text = text.replace(venv_bin + "/", "")
+    text = text.replace(sys.prefix + "/", "$VENV/")
+    home = os.path.expanduser("~")
+    if home not in ("", "/"):
+        text = re.sub(r"(?<![\w$/.~-])" + re.escape(home) + r"(?=/)", "~", text)
+    return text
 
 
 @dataclass
@@ -68,11 +92,18 @@ class DemoResult:
 class Run:
     """One run of a demo: its scratch directory, its processes, what it says and finds."""
 
-    def __init__(self, name: str, stack: ExitStack, scratch: Path) -> None:
+    def __init__(
+        self, name: str, stack: ExitStack, scratch: Path, product: str = DEFAULT_PRODUCT
+    ) -> None:
+        if product not in PRODUCTS:
+            known = ", ".join(sorted(PRODUCTS))
+            raise ValueError(f"unknown product {product!r}: one of {known}")
         self.name = name
         self.stack = stack
         self.scratch = scratch
+        self.product = product
         self.result = DemoResult(name)
+        self.result.facts["product"] = product
 
     # -- telling the story -------------------------------------------------------------
     def step(self, title: str) -> None:
@@ -89,7 +120,7 @@ class Run:
 
     def short(self, text: str) -> str:
         """Paths shown as ``$SCRATCH/...``: shorter, and still a valid shell command."""
-        return text.replace(str(self.scratch), "$SCRATCH")
+        return neutral(text.replace(str(self.scratch), "$SCRATCH"))
 
     def fact(self, key: str, value: Any, label: str | None = None) -> Any:
         """Record a fact the demo showed (the tests assert on these) and print it."""
@@ -109,7 +140,7 @@ class Run:
             path.chmod(mode)
         if show:
             print(f"  📝 {self.short(str(path))}")
-            self.show(text, indent="    │ ")
+            self.show(self.short(text), indent="    │ ")
         return path
 
     def sh(
@@ -166,12 +197,12 @@ def demo(name: str, title: str) -> Callable[[Callable[..., None]], Callable[...,
 
     def decorate(fn: Callable[..., None]) -> Callable[..., DemoResult]:
         @functools.wraps(fn)
-        def runner(**options: Any) -> DemoResult:
+        def runner(product: str = DEFAULT_PRODUCT, **options: Any) -> DemoResult:
             started = time.monotonic()
-            print(f"━━ {title} ━━", flush=True)
+            print(f"━━ {title} ({PRODUCTS.get(product, product)}) ━━", flush=True)
             with ExitStack() as stack:
                 scratch = stack.enter_context(scratch_dir(name))
-                run = Run(name, stack, scratch)
+                run = Run(name, stack, scratch, product)
                 print(f"  SCRATCH={scratch}")
                 try:
                     fn(run, **options)

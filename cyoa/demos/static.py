@@ -16,13 +16,15 @@ from cyoa.demos.nginx import Nginx, site_conf
 from cyoa.demos.runner import Run, demo
 from cyoa.demos.wsgi import init_db, start_gunicorn
 
-ASSETS = ("/static/style.css", "/static/dachshund.svg")
+#: The page's stylesheet and each product's picture.
+IMAGES = {"dachshund": "/static/dachshund.svg", "pets": "/static/paw.svg"}
+CSS = "/static/style.css"
 
 
 def fetch_assets(run: Run, nginx: Nginx) -> dict[str, requests.Response]:
     """Fetch the page's CSS and image through nginx, and show who answered."""
     found = {}
-    for path in ASSETS:
+    for path in (CSS, IMAGES[run.product]):
         response = requests.get(nginx.url(path), timeout=5)
         served_by = response.headers.get("X-App") or "nginx (from disk)"
         run.show(f"GET {path} → {response.status_code}  served by: {served_by}")
@@ -42,26 +44,26 @@ def static_files_demo(run: Run) -> None:
     nginx.start()
     run.step("The page loads, but its CSS and image do not")
     page = requests.get(nginx.url("/"), timeout=5)
-    run.show(f"GET / → {page.status_code}  (links /static/style.css, /static/dachshund.svg)")
+    run.show(f"GET / → {page.status_code}  (links {CSS}, {IMAGES[run.product]})")
     before = fetch_assets(run, nginx)
-    run.fact("css_before", before[ASSETS[0]].status_code, "CSS before")
+    run.fact("css_before", before[CSS].status_code, "CSS before")
     run.step("Copy the files where the web server reads them (like collectstatic)")
     www = run.scratch / "var" / "www" / "static"
     shutil.copytree(code / "static", www)
-    run.say(f"$ cp -r srv/dachshund-doc-send/static {run.short(str(www))}")
+    run.say(f"$ cp -r srv/app/static {run.short(str(www))}")
     run.step("Four lines in the site config: location /static/ with an alias")
     nginx.configure(site_conf(nginx.root, nginx.port, [server.port], static_dir=www))
     run.fact("config_ok", nginx.test(), "nginx -t")
-    css_url = nginx.url(ASSETS[0])
+    css_url = nginx.url(CSS)
     nginx.reload(lambda: requests.get(css_url, timeout=5).status_code == 200)
     run.step("The page is whole")
     after = fetch_assets(run, nginx)
-    css = after[ASSETS[0]]
+    css = after[CSS]
     run.show("response headers for /static/style.css:")
     for key in ("Server", "Content-Type", "ETag", "Expires", "X-App"):
         run.show(f"  {key}: {css.headers.get(key, '(none)')}")
     run.fact("css_after", css.status_code, "CSS after")
     run.fact("css_same_file", css.content == (www / "style.css").read_bytes(), "same bytes")
     run.fact("css_served_by_app", "X-App" in css.headers, "did the app serve it")
-    run.fact("svg_type", after[ASSETS[1]].headers.get("Content-Type"), "image type")
+    run.fact("svg_type", after[IMAGES[run.product]].headers.get("Content-Type"), "image type")
     run.fact("page_served_by_app", "X-App" in requests.get(nginx.url("/"), timeout=5).headers)

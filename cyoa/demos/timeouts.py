@@ -57,4 +57,4 @@ def timeouts_demo(run: Run, clients: int = 5, report_seconds: float = 0.8) -> No
     run.fact("more_workers", [o["status"] for o in workers], f"statuses with {clients} workers")
     run.fact("fixed", all_ok(cached) and all_ok(workers) and not all_ok(before))
     run.say("A cache removes the work; workers share it out. Work that is slow by nature")
-    run.say("(a crawl, an email) belongs in a task queue instead: see async-rq.")
+    run.say("(waiting on another company's site) needs another fix: work outside the request.")

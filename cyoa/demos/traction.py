@@ -1,38 +1,40 @@
-"""Traction for the VCs: growth graphs in Plotly, from the app's own data.
+"""Traction for the VCs: weekly active customers, queried from PostgreSQL, drawn in Plotly.
 
-Demo ``traction``: the app's database is filled with a made-up history (``flask seed``),
-the app serves weekly counts at ``/api/stats/weekly``, and Plotly draws them.
+Demo ``traction``: a throwaway PostgreSQL holds the app's data (a made-up history written
+by ``flask seed`` through the app's own role), psql's ``\\copy`` exports the weekly active
+customers (customers who used the product that week, not signups piling up) to a CSV with
+``COPY ... TO STDOUT`` (client-side, like ``\\copy``: no superuser rights needed), and
+Plotly draws it.
 """
 
 from __future__ import annotations
 
+import csv
 import os
-
-import requests
 
 from cyoa.demos import tools
 from cyoa.demos.app import app_env, checkout, flask_cmd
-from cyoa.demos.runner import Run, demo
-from cyoa.demos.wsgi import start_gunicorn
+from cyoa.demos.postgres import TABLES, Cluster
+from cyoa.demos.runner import PRODUCTS, Run, demo
+
+WEEKLY_ACTIVE = """\
+SELECT to_char(date_trunc('week', created), 'IYYY-"W"IW') AS week,
+       count(DISTINCT customer)                          AS active_customers
+FROM   {table}
+GROUP  BY week
+ORDER  BY week"""
 
 
-def growth_figure(stats: dict[str, dict[str, int]]) -> object:
-    """Weekly signups as bars, total users as a line: the slide investors want."""
+def growth_figure(weeks: list[str], active: list[int], product: str = "dachshund") -> object:
+    """Weekly active customers as bars: the number investors ask about."""
     import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
 
-    weeks = list(stats["signups"])
-    signups = [stats["signups"][w] for w in weeks]
-    total, running = [], 0
-    for count in signups:
-        running += count
-        total.append(running)
-    figure = make_subplots(specs=[[{"secondary_y": True}]])
-    figure.add_trace(go.Bar(x=weeks, y=signups, name="signups per week"))
-    deliveries = [stats["deliveries"].get(w, 0) for w in weeks]
-    figure.add_trace(go.Bar(x=weeks, y=deliveries, name="deliveries per week"))
-    figure.add_trace(go.Scatter(x=weeks, y=total, name="users", mode="lines"), secondary_y=True)
-    figure.update_layout(title="Dachshund Doc Send: traction", barmode="group", height=420)
+    figure = go.Figure(go.Bar(x=weeks, y=active, name="weekly active customers"))
+    figure.update_layout(
+        title=f"{PRODUCTS[product]}: weekly active customers",
+        yaxis_title="customers active that week",
+        height=420,
+    )
     return figure
 
 
@@ -49,21 +51,34 @@ def display(figure: object) -> None:
         print("  (the figure is shown when this runs in a notebook)")
 
 
-@demo("traction", "Traction: growth graphs for the VCs, from the app's own data")
+@demo("traction", "Traction: weekly active customers, from PostgreSQL, for the VCs")
 def traction_demo(run: Run, weeks: int = 26) -> None:
-    """Seed the app's data, ask the app for weekly numbers, draw them."""
+    """The app's data in PostgreSQL, the weekly actives exported with \\copy, drawn."""
     tools.need_module("plotly", ["pip install plotly"])
+    table = TABLES[run.product][0]
+    run.step("The production database (a throwaway PostgreSQL here)")
+    db = Cluster(run)
+    db.init()
+    db.start()
+    url = db.create_app_role()
     code = checkout(run)
-    env = app_env(run)
-    run.step(f"{weeks} weeks of history in the app's database (made up for the demo)")
+    env = app_env(run, DATABASE_URL=url)
+    run.step(f"{weeks} weeks of history, written through the app (made up for the demo)")
     run.sh(flask_cmd("seed", "--weeks", str(weeks)), cwd=code, env={**os.environ, **env})
-    server = start_gunicorn(run, code, workers=1, env=env)
-    run.step("The app's own numbers: GET /api/stats/weekly")
-    stats = requests.get(server.url("/api/stats/weekly"), timeout=10).json()
-    signups = list(stats["signups"].values())
-    run.fact("weeks", len(signups), "weeks of data")
-    run.fact("users", sum(signups), "users")
-    run.fact("growth", round(signups[-1] / max(signups[0], 1), 1), "last week vs first (x)")
-    figure = growth_figure(stats)
+    run.step("Weekly active customers, exported as CSV by psql (COPY ... TO STDOUT)")
+    query = WEEKLY_ACTIVE.format(table=table)
+    sql = run.write(run.scratch / "weekly.sql", f"COPY (\n{query}\n) TO STDOUT CSV HEADER;\n")
+    out = run.scratch / "weekly.csv"
+    psql = db.admin("psql", "-d", "app", "-v", "ON_ERROR_STOP=1", "-f", sql.name)
+    run.sh([*psql, "-o", out.name], cwd=run.scratch)
+    with out.open() as file:
+        rows = list(csv.DictReader(file))
+    run.show("\n".join(f"{r['week']}  {r['active_customers']:>5}" for r in rows[-4:]))
+    active = [int(r["active_customers"]) for r in rows]
+    run.fact("weeks", len(rows), "weeks of data")
+    run.fact("active_last_week", active[-1], "customers active last week")
+    run.fact("users", int(db.value("SELECT count(*) FROM users")), "users signed up, ever")
+    run.fact("growth", round(active[-1] / max(active[0], 1), 1), "last week vs first (x)")
+    figure = growth_figure([r["week"] for r in rows], active, run.product)
     run.result.extra["figure"] = figure
     display(figure)

@@ -14,6 +14,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+#: The production server's layout; the demo's scratch server passes its own.
+DEFAULTS = {
+    "repo": None,  # only for the first deploy; later the clone's origin is used
+    "dest": "/srv/app",
+    "www": "/var/www/app/static",
+    "site": "/etc/nginx/sites-enabled/app.conf",
+    "listen": "80",
+    "app_port": "8000",
+    "nginx": "nginx",
+    "pids": "/run/app",
+}
+
 
 def report(name: str, changed: bool) -> bool:
     print(f"{'changed' if changed else 'ok':<8} {name}", flush=True)
@@ -26,9 +38,11 @@ def git(*args: str | Path) -> str:
     ).stdout
 
 
-def update_code(repo: str, dest: Path) -> bool:
+def update_code(repo: str | None, dest: Path) -> bool:
     """Clone the first time; later, move to the newest commit only if there is one."""
     if not (dest / ".git").exists():
+        if not repo:
+            sys.exit(f"{dest} has no clone yet: give --repo for the first deploy")
         git("clone", "-q", repo, dest)
         return True
     git("-C", dest, "fetch", "-q", "origin")
@@ -69,8 +83,8 @@ def signal_pidfile(pidfile: Path, sig: int) -> bool:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    for option in ("repo", "dest", "www", "site", "listen", "app_port", "nginx", "pids"):
-        parser.add_argument(f"--{option.replace('_', '-')}", required=True)
+    for option, default in DEFAULTS.items():
+        parser.add_argument(f"--{option.replace('_', '-')}", default=default)
     args = parser.parse_args()
     dest, www, pids = Path(args.dest), Path(args.www), Path(args.pids)
     nginx = args.nginx.split()

@@ -17,17 +17,28 @@ SCHEMA = {
         CREATE TABLE IF NOT EXISTS users (
             id INTEGER PRIMARY KEY AUTOINCREMENT, email TEXT UNIQUE NOT NULL, created TEXT);
         CREATE TABLE IF NOT EXISTS deliveries (
-            id INTEGER PRIMARY KEY AUTOINCREMENT, sender TEXT NOT NULL, recipient TEXT NOT NULL,
+            id INTEGER PRIMARY KEY AUTOINCREMENT, customer TEXT NOT NULL, recipient TEXT NOT NULL,
             document TEXT NOT NULL, created TEXT);
+        CREATE TABLE IF NOT EXISTS playdates (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, customer TEXT NOT NULL, pet TEXT NOT NULL,
+            park TEXT NOT NULL, created TEXT);
     """,
     "postgresql": """
         CREATE TABLE IF NOT EXISTS users (
             id SERIAL PRIMARY KEY, email TEXT UNIQUE NOT NULL,
             created TIMESTAMPTZ NOT NULL DEFAULT now());
         CREATE TABLE IF NOT EXISTS deliveries (
-            id SERIAL PRIMARY KEY, sender TEXT NOT NULL, recipient TEXT NOT NULL,
+            id SERIAL PRIMARY KEY, customer TEXT NOT NULL, recipient TEXT NOT NULL,
             document TEXT NOT NULL, created TIMESTAMPTZ NOT NULL DEFAULT now());
+        CREATE TABLE IF NOT EXISTS playdates (
+            id SERIAL PRIMARY KEY, customer TEXT NOT NULL, pet TEXT NOT NULL,
+            park TEXT NOT NULL, created TIMESTAMPTZ NOT NULL DEFAULT now());
     """,
+}
+#: What each product's table holds besides its customer, for the made-up history.
+SEED_ROWS = {
+    "deliveries": ("someone@example.com", "contract.pdf"),
+    "playdates": ("Rex", "the park"),
 }
 
 
@@ -81,8 +92,12 @@ class Database:
     def now(self) -> str:
         return datetime.now(UTC).isoformat(timespec="seconds")
 
-    def seed(self, weeks: int = 26, seed: int = 7) -> int:
-        """Made-up history for a young company: slow start, then TechCrunch, then growth."""
+    def seed(self, weeks: int = 26, seed: int = 7, table: str = "deliveries") -> tuple[int, int]:
+        """Made-up history for a young company: slow start, then TechCrunch, then growth.
+
+        Customers come back some weeks and not others (fewer as time passes), so the weekly
+        active customers are not simply everyone who ever signed up. Returns (users, rows).
+        """
         rng = random.Random(seed)
         # Whole ISO weeks, ending with the last complete one: the graphs group by ISO week,
         # and a history that ended mid-week made "this week" look like a collapse (on a
@@ -92,24 +107,26 @@ class Database:
             hour=0, minute=0, second=0, microsecond=0
         )
         start = monday - timedelta(weeks=weeks)
-        users, n = [], 0
+        users, rows, n = [], [], 0
+        extra = SEED_ROWS[table]
         for week in range(weeks):
             signups = int(3 + 1.35 ** min(week, 20) + rng.randint(0, 5))
             for _ in range(signups):
                 n += 1
-                when = start + timedelta(weeks=week, minutes=rng.randint(0, 7 * 24 * 60 - 1))
-                users.append((f"user{n}@example.com", when.isoformat(timespec="seconds")))
-        deliveries = [
-            (email, "someone@example.com", "contract.pdf", created)
-            for email, created in users
-            for _ in range(rng.randint(0, 3))
-        ]
+                email = f"user{n}@example.com"
+                joined = start + timedelta(weeks=week, minutes=rng.randint(0, 7 * 24 * 60 - 1))
+                users.append((email, joined.isoformat(timespec="seconds")))
+                for later in range(week, weeks):
+                    if rng.random() < 0.6 * 0.85 ** (later - week):
+                        when = start + timedelta(weeks=later, minutes=rng.randint(0, 10079))
+                        rows.append((email, *extra, max(when, joined).isoformat()))
         self.executemany("INSERT INTO users (email, created) VALUES (?, ?)", users)
+        columns = {"deliveries": "recipient, document", "playdates": "pet, park"}[table]
         self.executemany(
-            "INSERT INTO deliveries (sender, recipient, document, created) VALUES (?, ?, ?, ?)",
-            deliveries,
+            f"INSERT INTO {table} (customer, {columns}, created) VALUES (?, ?, ?, ?)",  # noqa: S608
+            rows,
         )
-        return len(users)
+        return len(users), len(rows)
 
     def weekly(self, table: str) -> dict[str, int]:
         """Rows per ISO week (``2024-W07``), oldest first: the traction graphs' data."""

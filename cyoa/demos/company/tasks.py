@@ -15,17 +15,20 @@ def crawl(pages: int = 4, seconds_per_page: float = 0.4) -> dict:
     found = []
     for page in range(1, pages + 1):
         time.sleep(seconds_per_page)
-        found.append(f"https://partner.example/dachshunds?page={page}")
+        found.append(f"https://partner.example/listings?page={page}")
     return {"pages": pages, "links": found, "pid": os.getpid()}
 
 
-def send_invitation(email: str, host: str, port: int, product: str) -> str:
-    """Send one invitation email through the SMTP server at host:port."""
+def send_invitation(email: str, host: str, port: int, product: str, link: str) -> str:
+    """Send one invitation email, with its signed link, through the SMTP server at host:port."""
     message = EmailMessage()
-    message["From"] = "hello@dachshund-doc-send.example"
+    message["From"] = f"hello@{product.lower().replace(' ', '-')}.example"
     message["To"] = email
     message["Subject"] = f"You're invited to {product}"
-    message.set_content(f"Hi!\n\nA friend invited you to {product}. Come and try it.\n")
+    message.set_content(
+        f"Hi!\n\nA friend invited you to {product}. Join here (the link works for a week):\n"
+        f"{link}\n"
+    )
     with smtplib.SMTP(host, port, timeout=5) as smtp:
         smtp.send_message(message)
     return email

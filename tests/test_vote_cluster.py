@@ -1,0 +1,51 @@
+"""Redis Cluster is not supported, and ``cyoa serve`` says so at start (README: Redis)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import redis
+from conftest import ROOT, free_port
+from waiting import wait_until
+
+
+def test_serve_refuses_a_cluster_node_with_a_clear_message(tmp_path: Path) -> None:
+    port = free_port()
+    node = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
+         "--cluster-config-file", str(tmp_path / "nodes.conf"), "--dir", str(tmp_path),
+         "--save", "", "--appendonly", "no"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )  # fmt: skip
+    try:
+        client = redis.Redis(port=port)
+
+        def answers() -> bool:
+            assert node.poll() is None, f"redis-server exited: {node.stdout.read()}"
+            try:
+                return bool(client.ping())
+            except redis.ConnectionError:
+                return False
+
+        wait_until(answers, "the cluster node answers")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CYOA_")}
+        env.update(REDIS_URL=f"redis://127.0.0.1:{port}/0", CYOA_STATE_DIR=str(tmp_path))
+        env["PYTHONPATH"] = str(ROOT)
+        result = subprocess.run(
+            [sys.executable, "-m", "cyoa", "serve", "--port", str(free_port())],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        node.terminate()
+        node.communicate(timeout=30)  # reaps it and closes its pipe
+    assert result.returncode == 1, result.stderr
+    assert "is a Redis Cluster node" in result.stderr
+    assert "Traceback" not in result.stderr
