@@ -146,9 +146,10 @@ def test_the_mechanisms_are_the_corrected_ones(shipped) -> None:
     assert '/srv/app/.venv/bin/pip install "psycopg[binary]"' in shipped.scene("postgres").body
     deploy = text("automation-tools")
     assert deploy.index("useradd --create-home --shell /bin/bash deployer") < deploy.index(
-        "NOPASSWD: /usr/bin/systemctl restart app"
+        "NOPASSWD: /usr/bin/systemctl reload app"
     )
-    assert "sudo -n systemctl restart app" in deploy
+    assert "sudo -n systemctl reload app" in deploy and "never `--daemon`" in deploy
+    assert "ExecReload=/bin/kill -HUP $MAINPID" in text("gunicorn")  # what `reload` sends
     assert "pg_read_all_data" in text("data") and "ALTER DEFAULT PRIVILEGES" in text("data")
     backups = shipped.scene("data-backups").body
     assert backups.index("createdb app_restored") < backups.index("pg_restore")
