@@ -15,6 +15,7 @@ import pytest
 import requests
 from conftest import PRESENTER_TOKEN, ROOT, TWILIO_TOKEN, free_port
 from story_helpers import write_story
+from waiting import wait_until
 
 from cyoa.deck.harness import Presenting
 from cyoa.deck.presenter_view import KEYS
@@ -219,6 +220,12 @@ def test_the_previews_show_this_slide_and_the_next_and_follow_the_deck(
 
     # The projector's window moves the talk (through the vote server): the laptop follows.
     auth = {"Authorization": f"Bearer {PRESENTER_TOKEN}"}
+
+    def server_at(scene: str) -> bool:  # the laptop's own move reached the server first
+        state = requests.get(presenting.vote_url + "/api/state", headers=auth, timeout=10)
+        return state.ok and state.json().get("scene") == scene
+
+    wait_until(lambda: server_at("pick"), "the laptop's move to the decision on the server")
     moved = requests.put(
         presenting.vote_url + "/api/state",
         json={"scene": "right", "path": ["start", "pick", "right"]},
