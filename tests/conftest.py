@@ -172,6 +172,19 @@ class ServerProcess:
         self.log.close()
 
 
+def present_env() -> dict[str, str]:
+    """The environment of a test's ``cyoa present``: its own token and SMS signing key, the
+    embedded Redis (never the session's REDIS_URL), nothing of the caller's cyoa settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CYOA_", "TWILIO_"))}
+    env.pop("REDIS_URL", None)
+    env.update(
+        CYOA_PRESENTER_TOKEN=PRESENTER_TOKEN,
+        TWILIO_AUTH_TOKEN=TWILIO_TOKEN,
+        TWILIO_NUMBER="+15005550006",
+    )
+    return env
+
+
 @pytest.fixture
 def server_env(config, tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CYOA_", "TWILIO_"))}

@@ -9,11 +9,10 @@ also measured at the other size. A story at the API's limits (a long title, nine
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
-from conftest import PRESENTER_TOKEN, TWILIO_TOKEN, free_port
+from conftest import free_port, present_env
 from story_helpers import write_story
 
 from cyoa.deck.harness import Presenting
@@ -89,17 +88,6 @@ def settle(page) -> None:
 def problems(page) -> list[str]:
     settle(page)
     return page.evaluate(MEASURE)
-
-
-def present_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CYOA_", "TWILIO_"))}
-    env.pop("REDIS_URL", None)
-    env.update(
-        CYOA_PRESENTER_TOKEN=PRESENTER_TOKEN,
-        TWILIO_AUTH_TOKEN=TWILIO_TOKEN,
-        TWILIO_NUMBER="+15005550006",
-    )
-    return env
 
 
 def open_deck(tmp_path: Path, browser, *args: str):

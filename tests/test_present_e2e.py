@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import psutil
 import pytest
-from conftest import PRESENTER_TOKEN, TWILIO_TOKEN, free_port
+from conftest import PRESENTER_TOKEN, TWILIO_TOKEN, free_port, present_env
 
 from cyoa.deck.harness import Presenting
 from cyoa.story.loader import default_story_path, load_story
@@ -24,17 +24,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 STORY = load_story(default_story_path())
 DECISION = STORY.decisions[0]
 WINNER, OTHER = DECISION.choice.options[1], DECISION.choice.options[0]
-
-
-def present_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CYOA_", "TWILIO_"))}
-    env.pop("REDIS_URL", None)
-    env.update(
-        CYOA_PRESENTER_TOKEN=PRESENTER_TOKEN,
-        TWILIO_AUTH_TOKEN=TWILIO_TOKEN,
-        TWILIO_NUMBER="+15005550006",
-    )
-    return env
 
 
 @pytest.fixture

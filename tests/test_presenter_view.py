@@ -8,12 +8,11 @@ with a generous guard; nothing sleeps and no duration is asserted. The planned l
 
 from __future__ import annotations
 
-import os
 import shutil
 
 import pytest
 import requests
-from conftest import PRESENTER_TOKEN, ROOT, TWILIO_TOKEN, free_port
+from conftest import PRESENTER_TOKEN, ROOT, TWILIO_TOKEN, free_port, present_env
 from story_helpers import write_story
 from waiting import wait_until
 
@@ -104,17 +103,6 @@ FIT = """() => {
     overflow: [page.scrollWidth - innerWidth, page.scrollHeight - innerHeight],
   };
 }"""
-
-
-def present_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CYOA_", "TWILIO_"))}
-    env.pop("REDIS_URL", None)
-    env.update(
-        CYOA_PRESENTER_TOKEN=PRESENTER_TOKEN,
-        TWILIO_AUTH_TOKEN=TWILIO_TOKEN,
-        TWILIO_NUMBER="+15005550006",
-    )
-    return env
 
 
 @pytest.fixture(scope="module")
