@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -11,9 +12,30 @@ import redis
 from conftest import ROOT, free_port
 from waiting import wait_until
 
+CLUSTER_BUS_OFFSET = 10_000  # a cluster node also listens on its port + 10000 (the bus)
+
+
+def free_cluster_port() -> int:
+    """A free port whose cluster bus port is free too and still a valid port.
+
+    redis-server refuses a cluster node above 55535 (its bus would pass 65535), and the
+    kernel's ephemeral range goes up to 60999, so an ephemeral port alone fails now and then.
+    """
+    for _ in range(200):
+        port = free_port()
+        if port + CLUSTER_BUS_OFFSET > 65_535:
+            continue
+        with socket.socket() as bus:
+            try:
+                bus.bind(("127.0.0.1", port + CLUSTER_BUS_OFFSET))
+            except OSError:
+                continue
+        return port
+    raise AssertionError("no free port with a free cluster bus port below 55536")
+
 
 def test_serve_refuses_a_cluster_node_with_a_clear_message(tmp_path: Path) -> None:
-    port = free_port()
+    port = free_cluster_port()
     node = subprocess.Popen(
         ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
          "--cluster-config-file", str(tmp_path / "nodes.conf"), "--dir", str(tmp_path),
