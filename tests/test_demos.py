@@ -21,7 +21,7 @@ from nbclient import NotebookClient
 
 from cyoa.demos import FACTS_MIME, demo_names, run_demo
 from cyoa.demos.notebooks import CHAPTERS, NOTEBOOKS, build, demo_cells, learner_notebooks
-from cyoa.demos.processes import OWNER_VAR
+from cyoa.demos.processes import OWNER_VAR, SCOPE_VAR
 
 pytestmark = pytest.mark.slow
 
@@ -312,22 +312,38 @@ def test_traction_is_weekly_active_customers_from_postgresql(ran: dict[str, dict
 
 
 def test_a_daemon_left_by_a_killed_kernel_is_stopped_by_the_next_demo(tmp_path: Path) -> None:
+    # A scope of its own: another suite's demos on this machine (a second checkout's tests)
+    # reap only their own orphans, so the next kernel below is the one that stops this one.
+    env = {k: v for k, v in os.environ.items() if k != OWNER_VAR}
+    env[SCOPE_VAR] = f"test-{uuid.uuid4().hex}"
     # A "kernel" starts a detached daemon (as gunicorn --daemon under Ansible) and is killed.
     kernel = subprocess.run(
         [sys.executable, "-c", DAEMONIZING_KERNEL],
-        env={k: v for k, v in os.environ.items() if k != OWNER_VAR},
+        env=env,
         capture_output=True,
         text=True,
         timeout=30,
     )
     assert kernel.returncode == -9, kernel.stderr
     daemon = psutil.Process(int(kernel.stdout))
-    assert daemon.environ()[OWNER_VAR].startswith("pid-")
+    assert daemon.environ()[OWNER_VAR].endswith(f"@{env[SCOPE_VAR]}")
 
-    # The next kernel's first demo service finds it by its dead owner's mark and stops it.
+    # A kernel of another scope (another lab, another suite) leaves it alone...
+    elsewhere = subprocess.run(
+        [sys.executable, "-c", FIRST_DEMO.format(log=str(tmp_path / "elsewhere.log"))],
+        env={**env, SCOPE_VAR: f"other-{uuid.uuid4().hex}"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert "killed kernel left" not in elsewhere.stdout
+    assert daemon.is_running() and daemon.status() != psutil.STATUS_ZOMBIE
+
+    # ...and the next kernel of its own finds it by its dead owner's mark and stops it.
     next_kernel = subprocess.run(
         [sys.executable, "-c", FIRST_DEMO.format(log=str(tmp_path / "sleep.log"))],
-        env={k: v for k, v in os.environ.items() if k != OWNER_VAR},
+        env=env,
         capture_output=True,
         text=True,
         timeout=60,

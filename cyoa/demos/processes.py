@@ -31,26 +31,38 @@ _LIVE: dict[int, Service] = {}
 #: Every process a demo starts carries this variable (its children inherit it), so a test
 #: can find any process a demo left behind, however deep in the process tree.
 OWNER_VAR = "CYOA_DEMO_OWNER"
+#: Orphans are reaped only within one scope (empty by default): a lab, or a test suite,
+#: that sets its own never stops another one's processes, nor has its own stopped by it.
+SCOPE_VAR = "CYOA_DEMO_SCOPE"
 
 
 def owner() -> str:
-    """The owner mark given to started processes: inherited, or this process's id."""
-    return os.environ.get(OWNER_VAR) or f"pid-{os.getpid()}"
+    """The owner mark given to started processes: inherited, or this process's id (@scope)."""
+    if inherited := os.environ.get(OWNER_VAR):
+        return inherited
+    scope = os.environ.get(SCOPE_VAR, "")
+    return f"pid-{os.getpid()}" + (f"@{scope}" if scope else "")
 
 
 _PR_SET_PDEATHSIG = 1
 
 
 def reap_orphans() -> list[int]:
-    """Stop demo processes whose owner (``pid-N``) is gone: a killed kernel's daemons."""
+    """Stop demo processes of this scope whose owner (``pid-N``) is gone: a killed kernel's."""
     import psutil
 
+    scope = os.environ.get(SCOPE_VAR, "")
     orphans = []
     for proc in psutil.process_iter():
         with contextlib.suppress(psutil.Error, OSError):
             mark = proc.environ().get(OWNER_VAR, "")
-            pid = mark.removeprefix("pid-")
-            if mark.startswith("pid-") and pid.isdigit() and not psutil.pid_exists(int(pid)):
+            pid, _, its_scope = mark.removeprefix("pid-").partition("@")
+            if (
+                mark.startswith("pid-")
+                and its_scope == scope
+                and pid.isdigit()
+                and not psutil.pid_exists(int(pid))
+            ):
                 orphans.append(proc)
     terminate(orphans)
     return [proc.pid for proc in orphans]
