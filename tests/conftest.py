@@ -20,7 +20,7 @@ import redis
 import requests
 from waiting import GUARD
 
-from cyoa.voteserver import create_app
+from cyoa.voteserver.app import create_app
 from cyoa.voteserver.embedded import EmbeddedRedis
 from cyoa.voteserver.settings import load_config
 from cyoa.voteserver.store import Option, VoteStore

@@ -11,7 +11,8 @@ import pytest
 import segno
 from conftest import PET_OPTIONS
 
-from cyoa.voteserver import create_app, qr
+from cyoa.voteserver import qr
+from cyoa.voteserver.app import create_app
 from cyoa.voteserver.store import Option
 
 JSON = {"Accept": "application/json"}

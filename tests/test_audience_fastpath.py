@@ -20,7 +20,7 @@ from test_audience import Phone
 from waiting import wait_until
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
-from cyoa.voteserver import create_app
+from cyoa.voteserver.app import create_app
 from cyoa.voteserver.extensions import REDIS_DOWN, store_of
 from cyoa.voteserver.fastvote import FastVotePath
 from cyoa.voteserver.vote_http import CSP
@@ -78,7 +78,7 @@ def test_fast_and_flask_paths_answer_alike(app, store, talk_id, poll):
 def test_rate_limit_answers_alike_with_retry_after(config, talk_id, poll, app, store):
     from dataclasses import replace
 
-    from cyoa.voteserver import create_app
+    from cyoa.voteserver.app import create_app
 
     # an hour-long window: the three votes never straddle two windows (a 10 s one could)
     strict = create_app(replace(config, voter_rate=2, rate_window=3600))

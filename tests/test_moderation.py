@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from test_vote_cap import WebPhone, votes
 
 from cyoa.cli import main
-from cyoa.voteserver import create_app
+from cyoa.voteserver.app import create_app
 from cyoa.voteserver.sources import source_of
 from cyoa.voteserver.store import Option
 from cyoa.voteserver.watch import BURST_MIN, SOURCE_MIN, PollSources, alerts, report

@@ -11,7 +11,7 @@ import pytest
 from conftest import TWILIO_TOKEN
 from twilio.request_validator import RequestValidator
 
-from cyoa.voteserver import create_app
+from cyoa.voteserver.app import create_app
 from cyoa.voteserver.sms_parse import HELP, OPT_IN, OPT_OUT
 
 PHONE = "+15557654321"

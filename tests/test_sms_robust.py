@@ -11,7 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_sms import form, reply, signature, text
 
-from cyoa.voteserver import create_app, keys, sms
+from cyoa.voteserver import keys, sms
+from cyoa.voteserver.app import create_app
 from cyoa.voteserver.embedded import EmbeddedRedis
 
 bodies = st.one_of(

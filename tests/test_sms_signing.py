@@ -18,7 +18,7 @@ from conftest import TWILIO_TOKEN
 from test_sms import form, signature, votes
 
 from cyoa.cli import main
-from cyoa.voteserver import create_app
+from cyoa.voteserver.app import create_app
 from cyoa.voteserver.logs import Throttled
 from cyoa.voteserver.rehearse import REHEARSAL_KEY_FILE, rehearse, send_sms
 from cyoa.voteserver.settings import persistent_secret

@@ -15,7 +15,7 @@ import requests
 from conftest import PRESENTER_TOKEN
 from phones import Phone, address
 
-from cyoa.voteserver import create_app
+from cyoa.voteserver.app import create_app
 from cyoa.voteserver.rehearse import read_form
 from cyoa.voteserver.settings import SETTINGS, load_config
 from cyoa.voteserver.voting import MESSAGES

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import PET_OPTIONS
 
-from cyoa.voteserver import create_app
+from cyoa.voteserver.app import create_app
 from cyoa.voteserver.embedded import EmbeddedRedis
 
 

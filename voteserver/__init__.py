@@ -1,5 +1,5 @@
-"""The vote server: the audience's page, the SMS webhook and the presenter's API on Redis."""
+"""The vote server: the audience's page, the SMS webhook and the presenter's API on Redis.
 
-from cyoa.voteserver.app import create_app
-
-__all__ = ["create_app"]
+The package imports nothing itself, so a leaf module (``keys``, ``sms_parse``) loads alone;
+the app is built by ``cyoa.voteserver.app.create_app`` (docs/architecture.md).
+"""
