@@ -43,6 +43,7 @@ upstream app_servers {{
 server {{
     listen 127.0.0.1:{port};
     server_name www.example.com;
+    server_tokens off;  # no version in headers and error pages
     access_log {root}/site.access.log;
 {static}
     location / {{

@@ -92,9 +92,16 @@ def async_rq_demo(run: Run, pages: int = 4) -> None:
     run.fact("done_by_worker", str(result["pid"]) != web_pid, "done outside the web process")
     run.step("A job scheduled for later (RQ's scheduler runs inside the worker)")
     queue = Queue(connection=connection)
+    # RQ keeps a scheduled job's time to the second, so it may start up to 1 s "early".
+    due_at = (datetime.now(UTC) + timedelta(seconds=2)).replace(microsecond=0)
     due = queue.enqueue_in(timedelta(seconds=2), "tasks.refresh_likes", url)
     run.say(f"queue.enqueue_in(timedelta(seconds=2), tasks.refresh_likes) → job {due.id[:8]}")
+    held = due.get_status(refresh=True).value
+    run.fact("scheduled_status", held, "until it is due, the job is")
     started = time.monotonic()
     processes.wait_until(lambda: connection.get("likes:refreshed-at") is not None, timeout=10)
     after = round(time.monotonic() - started, 1)
     run.fact("scheduled_ran_after", after, "the scheduled job ran after (s)")
+    due.refresh()
+    began = due.started_at if due.started_at.tzinfo else due.started_at.replace(tzinfo=UTC)
+    run.fact("scheduled_waited_until_due", began >= due_at, "not started before it was due")
