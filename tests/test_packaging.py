@@ -6,14 +6,18 @@ assumes the repository around the package. So build the wheel, look inside, inst
 a new venv and run ``cyoa check``, ``export``, ``notebooks`` and ``present`` from elsewhere.
 
 To stay fast and offline the new venv gets the wheel with ``--no-deps``, and sees the
-project venv's dependencies through a ``.pth`` file pointing at a folder of links to them,
-the project's own packages and its editable-install finder left out: ``cyoa``, ``story`` and
-``voteserver`` come from the wheel only (checked below).
+dependencies through a ``.pth`` file pointing at a folder of links into the project venv
+(the locked versions): only the distributions the wheel's own ``Requires-Dist`` reaches, so
+a module imported but not declared fails here as it would for a user. The project's own
+packages and its editable-install finder are left out: ``cyoa`` comes from the wheel only
+(checked below).
 """
 
 from __future__ import annotations
 
 import contextlib
+import email.parser
+import importlib.metadata
 import json
 import os
 import re
@@ -33,6 +37,8 @@ import pytest
 import requests
 import yaml
 from conftest import free_port
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 from waiting import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -110,14 +116,42 @@ class Installed:
         return self.run(str(self.venv / "bin" / "cyoa"), *args)
 
 
-def dependencies_view(dest: Path) -> Path:
-    """Links to everything in the project venv's site-packages but the project itself."""
+#: The extras the README's install line asks for (``cyoa[deck,demos]``).
+README_EXTRAS = ("deck", "demos")
+
+
+def declared_closure(wheel: Path) -> set[str]:
+    """The distributions the wheel's ``Requires-Dist`` reaches, with the README's extras."""
+    with zipfile.ZipFile(wheel) as archive:
+        (name,) = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+        metadata = email.parser.Parser().parsestr(archive.read(name).decode())
+    declared = metadata.get_all("Requires-Dist") or []
+    todo = [(Requirement(line), e) for line in declared for e in ("", *README_EXTRAS)]
+    seen: set[tuple[str, frozenset[str]]] = set()
+    while todo:
+        requirement, extra = todo.pop()
+        if requirement.marker and not requirement.marker.evaluate({"extra": extra}):
+            continue
+        key = (canonicalize_name(requirement.name), frozenset(requirement.extras))
+        if key in seen:
+            continue
+        seen.add(key)
+        needs = importlib.metadata.distribution(requirement.name).requires or []
+        for wanted in ["", *requirement.extras]:
+            todo.extend((Requirement(line), wanted) for line in needs)
+    return {name for name, _ in seen}
+
+
+def dependencies_view(dest: Path, wheel: Path) -> Path:
+    """Links to the files of the declared dependencies in the project venv, nothing else."""
     site = Path(sysconfig.get_paths()["purelib"])
-    own = re.compile(r"^(cyoa|story|voteserver)([-.].*)?$|^__editable__|\.pth$|^__pycache__$")
     dest.mkdir()
-    for entry in site.iterdir():
-        if not own.match(entry.name):
-            (dest / entry.name).symlink_to(entry)
+    for name in declared_closure(wheel):
+        dist = importlib.metadata.distribution(name)
+        for top in {Path(str(file)).parts[0] for file in dist.files or []}:
+            entry = site / top
+            if top not in ("..", "__pycache__") and entry.exists() and not (dest / top).exists():
+                (dest / top).symlink_to(entry)
     return dest
 
 
@@ -131,7 +165,7 @@ def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Installe
         [*pip, "install", "-q", "--no-deps", "--no-index", str(wheel)], check=True, timeout=300
     )
     (site_packages,) = (venv / "lib").glob("python3.*/site-packages")
-    view = dependencies_view(work / "dependencies")
+    view = dependencies_view(work / "dependencies", wheel)
     (site_packages / "cyoa-test-dependencies.pth").write_text(f"{view}\n")
     elsewhere = work / "elsewhere"
     elsewhere.mkdir()
