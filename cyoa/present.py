@@ -11,6 +11,7 @@ state directory stops a second run from fighting over the ports.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
@@ -95,14 +96,37 @@ def voila_changed(log: Path, offset: int) -> str:
     return ""
 
 
-def port_free(port: int) -> bool:
+def port_free(port: int, host: str = ALL) -> bool:
+    return not port_problem(port, host)
+
+
+def port_problem(port: int, host: str = ALL) -> str:
+    """Why a server could not listen on ``host:port`` now ("" if it could)."""
+    if not 1 <= port <= 65535:
+        return "is not a port (1-65535)"
     with socket.socket() as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            sock.bind(("0.0.0.0", port))  # noqa: S104 (the vote server listens there)
-        except OSError:
-            return False
-    return True
+            sock.bind((host, port))
+        except PermissionError:
+            return "needs privileges this user lacks (ports below 1024 do)"
+        except OSError as error:
+            return "is in use" if error.errno == errno.EADDRINUSE else f"is refused ({error})"
+    return ""
+
+
+def check_ports(settings: Settings) -> None:
+    """Both ports free, where each server will listen: said before anything starts."""
+    wanted = [
+        (settings.port, ALL, "the vote server", "--port"),
+        (settings.deck_port, "127.0.0.1", "the deck, Voilà", "--deck-port"),
+    ]
+    if settings.port == settings.deck_port:
+        raise PresentError(f"--port and --deck-port are both {settings.port}: they must differ")
+    for port, host, what, option in sorted(wanted, key=lambda w: 1 <= w[0] <= 65535):
+        problem = port_problem(port, host)  # a number that is no port is said first
+        if problem:
+            raise PresentError(f"port {port} ({what}) {problem}: choose another with {option}")
 
 
 @contextlib.contextmanager
@@ -136,9 +160,18 @@ def progress(message: str) -> None:
     print(f"cyoa present: {message}", file=sys.stderr, flush=True)
 
 
-def wait_http(url: str, process: subprocess.Popen, timeout: float, what: str, tail) -> None:
+def wait_http(
+    url: str, process: subprocess.Popen, timeout: float, what: str, children: Children, name: str
+) -> None:
+    """Until ``url`` answers; a PresentError if the child exits or the guard runs out.
+
+    Each turn notes what the children have started (a Redis, a kernel), so that giving up
+    can stop those too (cyoa/deck/processes.py).
+    """
     deadline = time.monotonic() + timeout
+    tail = lambda: children.log_tail(name)  # noqa: E731
     while time.monotonic() < deadline:
+        children.remember()
         if process.poll() is not None:
             raise PresentError(f"{what} exited with {process.returncode}:\n{tail()}")
         with contextlib.suppress(requests.RequestException):
@@ -247,9 +280,7 @@ def start(settings: Settings, children: Children) -> dict[str, str]:
     """Start the vote server and Voilà; return the URLs to print."""
     from cyoa.voteserver.settings import persistent_secret
 
-    for port in (settings.port, settings.deck_port):
-        if not port_free(port):
-            raise PresentError(f"port {port} is in use: choose another with --port/--deck-port")
+    check_ports(settings)
     source = notebook_dir()
     if not all((source / name).is_file() for name in NOTEBOOKS):
         raise PresentError(f"the deck's notebooks are missing from {source}")
@@ -275,7 +306,8 @@ def start(settings: Settings, children: Children) -> dict[str, str]:
         server,
         90,  # a guard, not a target: a laptop busy with a rehearsal recording can be slow
         "the vote server",
-        lambda: children.log_tail("voteserver"),
+        children,
+        "voteserver",
     )
     state = prepare_talk(vote_url, token, settings)
     audience, address_lines = audience_report(settings.port, settings.public_url)
@@ -302,11 +334,11 @@ def start(settings: Settings, children: Children) -> dict[str, str]:
     log_start = voila_log.stat().st_size if voila_log.exists() else 0
     voila = children.start("voila", voila_argv(deck_root, settings), env)
     deck_base = f"http://127.0.0.1:{settings.deck_port}"
-    tail = lambda: children.log_tail("voila")  # noqa: E731
-    wait_http(deck_base + "/voila/static/", voila, 60, "Voilà", tail)
+    wait_http(deck_base + "/voila/static/", voila, 60, "Voilà", children, "voila")
     progress("rendering the first slide in a pre-heated kernel…")
     deadline = time.monotonic() + FIRST_SLIDE_WAIT
     while not ready.exists() and time.monotonic() < deadline and voila.poll() is None:
+        children.remember()
         changed = voila_changed(voila_log, log_start)
         if changed:  # not a slow start: this Voilà is not the one the deck was written for
             raise PresentError(changed)
@@ -390,6 +422,12 @@ def present(settings: Settings) -> None:
         except KeyboardInterrupt:
             print("\ncyoa present: stopping…", file=sys.stderr, flush=True)
         finally:
-            signal.signal(signal.SIGTERM, previous)
-            signal.signal(signal.SIGINT, previous_int)
-            children.stop()
+            # A second Ctrl-C while stopping must not cut the stop short and leave a
+            # half-stopped run behind: the stop is bounded (Children.stop's grace).
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            try:
+                children.stop()
+            finally:
+                signal.signal(signal.SIGTERM, previous)
+                signal.signal(signal.SIGINT, previous_int)

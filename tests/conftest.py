@@ -7,6 +7,7 @@ Redis.
 from __future__ import annotations
 
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -121,10 +122,23 @@ def open_poll(store: VoteStore, talk_id: str) -> str:
     return "product"
 
 
+PORTS = random.SystemRandom()  # not the test's seeded random: each pick is a new one
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A port free on every address, below Linux's ephemeral range (32768-60999).
+
+    A port from that range (``bind(0)``) can be taken by any outgoing connection of a busy
+    machine between this pick and the server's own bind, making a free port look taken.
+    """
+    while True:
+        port = PORTS.randint(20000, 32767)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("0.0.0.0", port))  # noqa: S104 (where a vote server may listen)
+            except OSError:
+                continue
+        return port
 
 
 class ServerProcess:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 import subprocess
-import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 import requests
 from conftest import ROOT, TWILIO_TOKEN, free_port
 from twilio.request_validator import RequestValidator
+from waiting import wait_until
 
 SITE = ROOT / "deploy" / "cyoa-vote.nginx"
 UNIT = ROOT / "deploy" / "cyoa-vote.service"
@@ -18,23 +21,41 @@ UNIT = ROOT / "deploy" / "cyoa-vote.service"
 pytestmark = pytest.mark.slow
 
 
-def nginx_conf(prefix: Path, listen: int, upstream: int) -> Path:
-    """The shipped site inside a minimal nginx.conf, on loopback ports of the test's."""
+def replaced(text: str, old: str, new: str) -> str:
+    """``text`` with ``old`` replaced; a site that no longer says ``old`` fails the test."""
+    assert old in text, f"deploy/cyoa-vote.nginx no longer has {old!r}: update the test"
+    return text.replace(old, new)
+
+
+def nginx_conf(
+    prefix: Path, listen: int, upstreams: Sequence[int], http_extra: str = "access_log off;"
+) -> Path:
+    """The shipped site inside a minimal nginx.conf, on loopback ports of the test's.
+
+    Only what a test must change is changed: the ports, the cache's folder (the test's own,
+    not /var/lib/nginx) and the upstream's servers (one line per ``cyoa serve``).
+    """
+    servers = "\n    ".join(f"server 127.0.0.1:{port};" for port in upstreams)
     site = SITE.read_text()
-    site = site.replace("server 127.0.0.1:8000;", f"server 127.0.0.1:{upstream};")
-    site = site.replace("listen 80;", f"listen 127.0.0.1:{listen};")
-    site = site.replace("listen [::]:80;", "")
-    for sub in ("logs", "tmp"):
+    site = replaced(site, "server 127.0.0.1:8000;", servers)
+    site = replaced(site, "listen 80;", f"listen 127.0.0.1:{listen};")
+    site = replaced(site, "listen [::]:80;", "")
+    site = replaced(site, "/var/lib/nginx/cyoa-live", f"{prefix}/cache/cyoa-live")
+    for sub in ("logs", "tmp", "cache"):
         (prefix / sub).mkdir(parents=True, exist_ok=True)
+    # As root, nginx's workers would be "nobody", who cannot enter pytest's private
+    # folders (the cache, the temp files): they stay the test's user.
+    user = "user root;" if os.geteuid() == 0 else ""
     conf = prefix / "nginx.conf"
     conf.write_text(f"""
+{user}
 daemon off;
 worker_processes 1;
 pid {prefix}/nginx.pid;
 error_log {prefix}/logs/error.log warn;
-events {{ worker_connections 64; }}
+events {{ worker_connections 256; }}
 http {{
-    access_log off;
+    {http_extra}
     client_body_temp_path {prefix}/tmp/body;
     proxy_temp_path {prefix}/tmp/proxy;
     fastcgi_temp_path {prefix}/tmp/fastcgi;
@@ -46,35 +67,38 @@ http {{
     return conf
 
 
-@pytest.fixture
-def nginx_in_front(start_server, server_env, tmp_path):
+def start_nginx(prefix: Path, listen: int, upstreams: Sequence[int], http_extra: str = ""):
+    """A real nginx on the shipped site (checked by ``nginx -t`` first), once it answers."""
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     assert Path(nginx).exists(), "nginx is needed (./dev test installs it)"
-    env = {**server_env, "CYOA_TRUST_PROXY": "1"}
-    server = start_server(env)
-    listen = free_port()
-    conf = nginx_conf(tmp_path / "nginx", listen, server.port)
-    check = subprocess.run(
-        [nginx, "-t", "-c", str(conf), "-p", str(tmp_path / "nginx")],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    conf = nginx_conf(prefix, listen, upstreams, http_extra or "access_log off;")
+    argv = [nginx, "-c", str(conf), "-p", str(prefix)]
+    check = subprocess.run([*argv, "-t"], capture_output=True, text=True, check=False)
     assert check.returncode == 0, check.stderr
-    process = subprocess.Popen(
-        [nginx, "-c", str(conf), "-p", str(tmp_path / "nginx")], stderr=subprocess.DEVNULL
-    )
+    process = subprocess.Popen(argv, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{listen}"
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(url + "/healthz", timeout=1).status_code == 200:
-                break
-        except requests.RequestException:
-            time.sleep(0.1)
-    yield url
+
+    def answers() -> bool:
+        assert process.poll() is None, (prefix / "logs" / "error.log").read_text()
+        with contextlib.suppress(requests.RequestException):
+            return requests.get(url + "/healthz", timeout=1).status_code == 200
+        return False
+
+    wait_until(answers, "nginx to answer")
+    return process, url
+
+
+def stop_nginx(process: subprocess.Popen) -> None:
     process.terminate()
     process.wait(timeout=10)
+
+
+@pytest.fixture
+def nginx_in_front(start_server, server_env, tmp_path):
+    server = start_server({**server_env, "CYOA_TRUST_PROXY": "1"})
+    process, url = start_nginx(tmp_path / "nginx", free_port(), [server.port])
+    yield url
+    stop_nginx(process)
 
 
 def test_nginx_site_proxies_to_the_vote_server(nginx_in_front):

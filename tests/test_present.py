@@ -158,3 +158,25 @@ def test_prepare_talk_keeps_a_rehearsal_apart_from_the_live_talk(start_server) -
     assert live["scene"] == story.start and "was a rehearsal" in live["why"]
     state = requests.get(server.url + "/api/state", headers=auth, timeout=5).json()
     assert state["talk"] == live["talk"] and state["path"] == [story.start]
+
+
+def test_ports_are_refused_with_the_reason_before_anything_starts(tmp_path: Path) -> None:
+    from test_present_cleanup import free_port as quiet_port
+
+    from cyoa.present import check_ports
+
+    def refused(port: int, deck_port: int) -> str:
+        settings = Settings(story=tmp_path, state_dir=tmp_path, port=port, deck_port=deck_port)
+        with pytest.raises(PresentError) as error:
+            check_ports(settings)
+        return str(error.value)
+
+    free = free_port()
+    assert refused(free, free) == f"--port and --deck-port are both {free}: they must differ"
+    assert refused(free, 65536) == (
+        "port 65536 (the deck, Voilà) is not a port (1-65535): choose another with --deck-port"
+    )
+    assert "(the vote server) is not a port" in refused(0, free)
+    port = quiet_port()
+    deck_port = next(p for p in iter(quiet_port, None) if p != port)
+    check_ports(Settings(story=tmp_path, state_dir=tmp_path, port=port, deck_port=deck_port))
