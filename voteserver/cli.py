@@ -28,13 +28,13 @@ def serve(
     state_dir: str | None,
 ) -> None:
     """Run the vote server under granian until Ctrl-C; stalled clients hold no thread."""
-    from cyoa.voteserver.serve import UnsupportedRedis
+    from cyoa.voteserver.serve import CannotStart
     from cyoa.voteserver.serve import serve as run
 
     config = load_config({"host": host, "port": port, "workers": workers, "state_dir": state_dir})
     try:
         run(config, threads=threads)
-    except UnsupportedRedis as error:
+    except CannotStart as error:
         raise click.ClickException(str(error)) from None
 
 

@@ -13,6 +13,7 @@ body is complete, so clients that stall cannot hold the app's threads (issue 8; 
 from __future__ import annotations
 
 import functools
+import socket
 import sys
 from collections.abc import Callable
 from dataclasses import replace
@@ -125,8 +126,22 @@ def announce(config: Config, embedded: bool) -> None:
     print("\n".join(lines), file=sys.stderr, flush=True)
 
 
-class UnsupportedRedis(Exception):
-    """REDIS_URL names a Redis the vote server cannot run on."""
+class CannotStart(Exception):
+    """The vote server cannot start as configured; the message says why and what to do."""
+
+
+def refuse_a_taken_port(host: str, port: int) -> None:
+    """Say the port is taken in one line, before Redis starts, not in granian's traceback."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as granian binds
+        try:
+            sock.bind((host, port))
+        except OSError as error:
+            raise CannotStart(
+                f"cannot listen on {host}:{port}: {error.strerror or error}. Another program "
+                "(another cyoa serve?) holds that port: stop it, or choose one with --port."
+            ) from None
 
 
 def refuse_a_cluster(url: str) -> None:
@@ -143,7 +158,7 @@ def refuse_a_cluster(url: str) -> None:
     except redis.RedisError:
         return
     if clustered:
-        raise UnsupportedRedis(
+        raise CannotStart(
             f"REDIS_URL ({url}) is a Redis Cluster node; cyoa needs one Redis (a talk's keys "
             "change together in one transaction). Use a single Redis, or a managed Redis "
             "with failover behind one address."
@@ -153,6 +168,7 @@ def refuse_a_cluster(url: str) -> None:
 def serve(config: Config, threads: int | None = None) -> None:
     """Run until interrupted; the embedded Redis (if any) is stopped on the way out."""
     embedded = None
+    refuse_a_taken_port(config.host, config.port)
     if config.redis_url:
         refuse_a_cluster(config.redis_url)
     else:
