@@ -10,6 +10,7 @@ process the runs started may be left, nor any port they listened on.
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from click.testing import CliRunner
 from nbclient import NotebookClient
 
 from cyoa.cli import main
+from cyoa.demos import exercises, nginx
 from cyoa.demos.exercises import CHECK_TAG, FILE_TAG, RUN_TAG
 from cyoa.demos.lab import LAB_MIME
 from cyoa.demos.processes import OWNER_VAR
@@ -28,6 +30,10 @@ pytestmark = pytest.mark.slow
 
 LAUNCH, TIMEOUTS = "learn-1-launch.ipynb", "learn-3-timeouts.ipynb"
 SCALING = "learn-5-data-or-scaling.ipynb"
+HYPERGROWTH, SECURITY_OR_TRACTION = (
+    "learn-2-hypergrowth.ipynb",
+    "learn-4-security-or-traction.ipynb",
+)
 
 
 def copy_out(folder: Path) -> Path:
@@ -93,8 +99,11 @@ def run_chapter(folder: Path, name: str) -> dict[str, dict]:
     return runs
 
 
-def run_broken(folder: Path, name: str, edits: list[tuple[str, str, str]]) -> dict:
-    """The chapter's files (their last cells) with ``edits`` made, then its check cell."""
+def run_broken(
+    folder: Path, name: str, edits: list[tuple[str, str, str]], check: str | None = None
+) -> dict:
+    """The chapter's files (their last cells) with ``edits`` made, then its check cell (the
+    one tagged ``check``, in a chapter whose two branches end with a check each)."""
     shipped = nbformat.read(folder / name, as_version=4)
     files: dict[str, nbformat.NotebookNode] = {}
     for cell in shipped.cells:
@@ -104,9 +113,10 @@ def run_broken(folder: Path, name: str, edits: list[tuple[str, str, str]]) -> di
     for file, old, new in edits:
         assert old in files[file].source, f"{file} no longer holds {old!r}: update the test"
         files[file].source = files[file].source.replace(old, new)
-    (check,) = [c for c in shipped.cells if any(t.startswith(CHECK_TAG) for t in tags(c))]
+    wanted = (lambda t: t == check) if check else (lambda t: t.startswith(CHECK_TAG))
+    (check_cell,) = [c for c in shipped.cells if any(wanted(t) for t in tags(c))]
     nb = nbformat.v4.new_notebook(metadata=shipped.metadata)
-    nb.cells = [*files.values(), check]
+    nb.cells = [*files.values(), check_cell]
     token = f"test-{uuid.uuid4().hex[:8]}"
     runs = lab_runs(execute(nb, folder, token))
     assert_nothing_left(token, runs)
@@ -120,13 +130,15 @@ def test_each_hands_on_chapter_ends_with_its_check(tmp_path: Path) -> None:
     """The exercises hang off deck demo cells by name: a renamed demo must not drop one."""
     folder = copy_out(tmp_path / "course")
     checks = {}
-    for name in (LAUNCH, TIMEOUTS, SCALING):
+    for name in (LAUNCH, HYPERGROWTH, TIMEOUTS, SECURITY_OR_TRACTION, SCALING):
         cells = nbformat.read(folder / name, as_version=4).cells
         checks[name] = [t for c in cells for t in tags(c) if t.startswith(CHECK_TAG)]
         assert all(not c.get("outputs") for c in cells if c.cell_type == "code")
     assert checks == {
         LAUNCH: ["lab-check:launch"],
+        HYPERGROWTH: ["lab-check:automation"],
         TIMEOUTS: ["lab-check:timeouts"],
+        SECURITY_OR_TRACTION: ["lab-check:security", "lab-check:traction"],
         SCALING: ["lab-check:scaling"],
     }
 
@@ -342,3 +354,25 @@ def test_a_backup_server_takes_nothing_while_the_first_one_answers(tmp_path: Pat
         "127.0.0.1:8001 runs but took none of the requests (it is marked backup)"
         in (result["text"])
     )
+
+
+def site_directives(text: str) -> set[str]:
+    """An nginx site's lines, comments and blank lines dropped, template fields left out."""
+    text = text.replace("{{", "{").replace("}}", "}")  # a str.format template's braces
+    lines = (line.split("#")[0].strip() for line in text.splitlines())
+    return {line for line in lines if line and not re.search(r"\{\w+\}", line)}
+
+
+#: What differs by design: addresses and ports, the static files' folder, a chapter's timeout.
+PER_MACHINE = re.compile(r"^(listen|alias|proxy_read_timeout|access_log) |^server \d")
+
+
+@pytest.mark.parametrize("site", ["SITE_PROXY", "SITE_STATIC", "SITE_TIMEOUTS", "SITE_SCALING"])
+def test_the_learners_nginx_site_is_the_one_the_room_saw(site: str) -> None:
+    """The chapter's ``%%writefile`` site and the deck demos' site say the same things."""
+    deck = site_directives(nginx.SITE_CONF + nginx.STATIC_BLOCK)
+    learner = site_directives(getattr(exercises, site))
+    assert {d for d in learner - deck if not PER_MACHINE.match(d)} == set()
+    static = site_directives(nginx.STATIC_BLOCK)
+    missing = {d for d in deck - learner - static if not PER_MACHINE.match(d)}
+    assert missing == set(), f"the deck's site has these, the learner's {site} does not"

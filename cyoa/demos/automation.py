@@ -160,25 +160,7 @@ def ansible_deploy(run: Run, repo: Path) -> None:
     nginx.conf.write_text(MAIN_CONF.format(root=nginx.root))
     run.write(nginx.site.with_name("default.conf"), DEFAULT_SITE.format(port=nginx.port))
     nginx.start()
-    home = ops / "home"  # Ansible writes nothing outside the scratch directory
-    env = {
-        **os.environ,
-        **app_env(run),
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "HOME": str(home),
-        "LC_ALL": "C.UTF-8",
-        "ANSIBLE_HOME": str(home / ".ansible"),
-        "ANSIBLE_LOCAL_TEMP": str(home / ".ansible" / "tmp"),
-        "ANSIBLE_REMOTE_TEMP": str(home / ".ansible" / "remote-tmp"),
-        "ANSIBLE_CONFIG": str(ops / "ansible.cfg"),
-        "ANSIBLE_NOCOLOR": "1",
-        "ANSIBLE_RETRY_FILES_ENABLED": "0",
-        processes.OWNER_VAR: processes.owner(),
-    }
-    if flags := _quiet_flags():
-        env["GUNICORN_CMD_ARGS"] = " ".join(flags)
-    (ops / "ansible.cfg").write_text("[defaults]\n# (empty: the machine's own config is ignored)\n")
-    home.mkdir()
+    env = ansible_env(run, ops)
     argv[0] = binary
     run.step("ansible-playbook, first run: it changes things")
     first = run.sh(argv, env=env, cwd=ops, timeout=120).stdout
@@ -198,6 +180,42 @@ def ansible_deploy(run: Run, repo: Path) -> None:
     run.fact("ansible_second_changed", recap.get("changed"), "PLAY RECAP: changed")
     run.fact("ansible_failed", recap.get("failed", 0) + recap.get("unreachable", 0))
     run.fact("ansible_ran", True, "the playbook deployed the site")
+
+
+def ansible_env(run: Run, ops: Path) -> dict[str, str]:
+    """ansible-playbook's environment: its home, temp files and config in ``ops``, the
+    machine's own ansible.cfg ignored, and the app's settings (the playbook runs flask)."""
+    home = ops / "home"  # Ansible writes nothing outside the scratch directory
+    env = {
+        **os.environ,
+        **app_env(run),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "HOME": str(home),
+        "LC_ALL": "C.UTF-8",
+        "ANSIBLE_HOME": str(home / ".ansible"),
+        "ANSIBLE_LOCAL_TEMP": str(home / ".ansible" / "tmp"),
+        "ANSIBLE_REMOTE_TEMP": str(home / ".ansible" / "remote-tmp"),
+        "ANSIBLE_CONFIG": str(ops / "ansible.cfg"),
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_RETRY_FILES_ENABLED": "0",
+        processes.OWNER_VAR: processes.owner(),
+    }
+    if flags := _quiet_flags():
+        env["GUNICORN_CMD_ARGS"] = " ".join(flags)
+    (ops / "ansible.cfg").write_text("[defaults]\n# (empty: the machine's own config is ignored)\n")
+    home.mkdir(exist_ok=True)
+    return env
+
+
+def changed_tasks(output: str) -> list[str]:
+    """The tasks and handlers an ansible-playbook run reported ``changed``, by name."""
+    found, current = [], ""
+    for line in output.splitlines():
+        if match := re.match(r"(?:TASK|RUNNING HANDLER) \[(.*)\]", line):
+            current = match.group(1)
+        elif line.startswith("changed:") and current not in found:
+            found.append(current)
+    return found
 
 
 def _status(url: str) -> int | None:

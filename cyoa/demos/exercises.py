@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import nbformat
 
+from cyoa.demos.app import source_dir
+
 FILE_TAG, RUN_TAG, CHECK_TAG = "lab-file:", "lab-run:", "lab-check:"
 
 
@@ -45,6 +47,7 @@ upstream app_servers {
 server {
     listen 127.0.0.1:8080;
     server_name www.example.com;
+    server_tokens off;  # no version in headers and error pages
 
     location / {
         proxy_pass http://app_servers;
@@ -160,10 +163,13 @@ upstream app_servers {
 server {
     listen 127.0.0.1:8080;
     server_name www.example.com;
+    server_tokens off;  # no version in headers and error pages
 
     location / {
         proxy_pass http://app_servers;
         proxy_set_header Host $http_host;
+        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        proxy_set_header X-Forwarded-Proto $scheme;
         proxy_read_timeout 8s;
     }
 }
@@ -242,10 +248,13 @@ upstream app_servers {
 server {
     listen 127.0.0.1:8080;
     server_name www.example.com;
+    server_tokens off;  # no version in headers and error pages
 
     location / {
         proxy_pass http://app_servers;
         proxy_set_header Host $http_host;
+        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        proxy_set_header X-Forwarded-Proto $scheme;
     }
 }
 """
@@ -297,6 +306,175 @@ Make one change in a `%%writefile` cell above, run it, then run the check below.
     ),
 ]
 
+# -- chapter 2: automation -----------------------------------------------------------------
+#: The deck's own files (the demo runs these very files): the learner starts from them.
+DEPLOY_SCRIPT = (source_dir() / "deploy.py").read_text()
+PLAYBOOK = (source_dir() / "deploy.yml").read_text()
+PLAYBOOK_TEMPLATE = (source_dir() / "nginx-site.conf.j2").read_text()
+
+SCRIPT_FILE, PLAYBOOK_FILE, TEMPLATE_FILE = "deploy.py", "deploy.yml", "nginx-site.conf.j2"
+
+AFTER_AUTOMATION = [
+    md(
+        f"""
+### Your turn: the deploy script is your file
+
+The next cell writes `{SCRIPT_FILE}`, the script the demo ran, next to this notebook. The
+cell after runs *your* copy the way the demo did, on a fresh pretend server (nginx with its
+default site, nothing else): a first deploy, the init system starting gunicorn (never
+`--daemon`), a second deploy that must change nothing, a developer pushing a change, and a
+third deploy after which the site must show it. Each step prints `changed` or `ok`.
+"""
+    ),
+    writefile(SCRIPT_FILE, DEPLOY_SCRIPT),
+    lab_call("lab-run:deploy-script", f'lab.deploy("{SCRIPT_FILE}")'),
+    md(
+        f"""
+### Your turn: the same deploy as an Ansible playbook
+
+`{PLAYBOOK_FILE}` and its nginx template `{TEMPLATE_FILE}`, as the demo ran them. The
+playbook says *what* the server must look like; a task with nothing to do reports `ok`.
+Handlers (`notify: Reload nginx`) run only when a task that notifies them changed
+something. The run below is the same round as above (about 20 s: each
+`ansible-playbook` run takes several seconds).
+"""
+    ),
+    writefile(PLAYBOOK_FILE, PLAYBOOK),
+    writefile(TEMPLATE_FILE, PLAYBOOK_TEMPLATE),
+    lab_call("lab-run:deploy-playbook", f'lab.deploy("{PLAYBOOK_FILE}")'),
+    md(
+        f"""
+## Exercise: break the deploy, and see
+
+Make one change in a `%%writefile` cell above, run it, then run the check below (both
+files, each on its own fresh server). Put it back, and check again until it passes.
+
+1. **Forget to reload the app.** In `{PLAYBOOK_FILE}`, delete the task `Reload the app
+   server (new code)` (its five lines). The push is deployed (`changed: [localhost]` on
+   `Code at origin/main`), yet the site keeps showing the **old version**: gunicorn's
+   workers keep the code they imported until they get a HUP (what `systemctl reload app`
+   sends), and nothing sent one.
+2. **Reload every time.** Put the task back, and delete its `when: code.changed` line. The
+   second run, with nothing new, now reports `changed=1`: a deploy that always "changes"
+   something hides the deploys that really do, and restarts the workers on every run.
+3. **Drop the handler.** Delete `notify: Reload nginx`. The site config is written, but
+   nginx never loads it: **nothing answers on the site's port** after the first deploy.
+4. **The script too.** In `{SCRIPT_FILE}`, delete the last two lines of `main()` (`if
+   code:` and the reload). Same symptom as 1: the new code sits on disk, the old answers.
+"""
+    ),
+    lab_call(
+        "lab-check:automation",
+        f'lab.check_deploy("{SCRIPT_FILE}", "{PLAYBOOK_FILE}")',
+        "PASS: the site up, nothing changed the second time, the pushed change live",
+    ),
+]
+
+# -- chapter 4: security -------------------------------------------------------------------
+SSH_DROPIN = """
+# /etc/ssh/sshd_config.d/10-hardening.conf: keys only, never passwords; nobody logs in as root.
+PermitRootLogin no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+"""
+
+DROPIN_FILE = "10-hardening.conf"
+
+AFTER_SECURITY = [
+    md(
+        f"""
+### Your turn: the sshd drop-in is your file
+
+On a server, hardening goes in a drop-in file, `/etc/ssh/sshd_config.d/{DROPIN_FILE}`. The
+next cell writes it here; the one after puts it on a pretend server beside what many cloud
+images ship, a `50-cloud-init.conf` that says `PasswordAuthentication yes`. sshd reads the
+drop-ins in name order and **the first value it reads wins**, so `10-...` beats `50-...`.
+Then a real sshd starts on a loopback port (in a private mount namespace: the pretend
+server's users stand in for the machine's, which are never touched) and three logins are
+tried: root with a key that root's `authorized_keys` does hold, Ada with her right
+password, and Ada with her key.
+"""
+    ),
+    writefile(DROPIN_FILE, SSH_DROPIN),
+    lab_call("lab-run:ssh", f'lab.harden_ssh("{DROPIN_FILE}")'),
+    md(
+        f"""
+## Exercise: open the door, and see
+
+Make one change in `{DROPIN_FILE}` above, run that cell, then the check below.
+
+1. **Allow passwords.** Write `PasswordAuthentication yes`. Ada's password now gets her in
+   (`Accepted password for ada` in sshd's log), and so would any bot that guesses it.
+2. **Leave it to the defaults.** Delete the `PasswordAuthentication no` line. You said
+   nothing, so the cloud image's `50-cloud-init.conf` decides: passwords are **on** again.
+3. **Forget root.** Delete `PermitRootLogin no`. The default, `prohibit-password`, refuses
+   root's *password* but not root's *key*: **root gets in**.
+4. **A typo.** Write `PermitRootLogin nope`. `sshd -t` refuses the config and says which
+   line: always run it before `systemctl reload ssh`, with a second session still open.
+"""
+    ),
+    lab_call(
+        "lab-check:security",
+        f'lab.check_harden_ssh("{DROPIN_FILE}")',
+        "PASS: root refused, passwords refused, Ada's key lets her in",
+    ),
+]
+
+# -- chapter 4: traction -------------------------------------------------------------------
+WEEKLY_ACTIVE_SQL = """
+-- Weekly active customers: who used the product that week, each counted once.
+SELECT to_char(date_trunc('week', created), 'IYYY-"W"IW') AS week,
+       count(DISTINCT customer)                          AS active_customers
+FROM   deliveries
+GROUP  BY week
+ORDER  BY week;
+"""
+
+SQL_FILE = "weekly-active.sql"
+
+AFTER_TRACTION = [
+    md(
+        f"""
+### Your turn: the query is your file
+
+`{SQL_FILE}` holds the demo's query. The cell after runs *your* query against the same
+made-up history in a throwaway PostgreSQL (psql exports it with `COPY (your query) TO
+STDOUT CSV HEADER`), and draws what it returns: the week in the first column, a number in
+the second.
+"""
+    ),
+    writefile(SQL_FILE, WEEKLY_ACTIVE_SQL),
+    lab_call("lab-run:traction", f'lab.traction("{SQL_FILE}")'),
+    md(
+        """
+## Exercise: draw the vanity curve, and see
+
+Change `weekly-active.sql` above, run it, then run the check below: it compares your
+numbers with the customers who really used the product each week.
+
+1. **Count signups.** Replace the query with new accounts per week; it says nothing about
+   who stayed:
+   ```sql
+   SELECT date_trunc('week', created) AS week, count(*) AS signups
+   FROM users GROUP BY week ORDER BY week;
+   ```
+2. **Count everyone, ever.** Make it cumulative. The curve **only goes up**, whatever the
+   customers do: the vanity metric that investors see through.
+   ```sql
+   SELECT date_trunc('week', created) AS week,
+          sum(count(*)) OVER (ORDER BY date_trunc('week', created)) AS users
+   FROM users GROUP BY week ORDER BY week;
+   ```
+3. Put the weekly active customers back, and check again.
+"""
+    ),
+    lab_call(
+        "lab-check:traction",
+        f'lab.check_traction("{SQL_FILE}")',
+        "PASS: your numbers are the customers active each week",
+    ),
+]
+
 #: The hands-on cells to add after the deck demo cell of that name.
 AFTER_DEMO: dict[str, list[nbformat.NotebookNode]] = {
     "nginx-502": AFTER_NGINX,
@@ -305,6 +483,9 @@ AFTER_DEMO: dict[str, list[nbformat.NotebookNode]] = {
     "postgres": LAUNCH_EXERCISE,
     "timeouts-cache": AFTER_CACHE,
     "scaling": AFTER_SCALING,
+    "automation": AFTER_AUTOMATION,
+    "security": AFTER_SECURITY,
+    "traction": AFTER_TRACTION,
 }
 
 

@@ -72,6 +72,17 @@ AUTH_LOG = "".join(
 
 def users_and_sudo(run: Run, root: Path) -> None:
     """groupadd / useradd against the scratch dir's /etc, then the sudoers rule."""
+    etc = add_ada(run, root)
+    visudo = run.need("visudo", ["visudo -c -f /etc/sudoers"])
+    rule = run.write(etc / "sudoers", SUDOERS, mode=0o440)
+    run.fact("sudoers_ok", run.sh([visudo, "-c", "-f", rule], check=False).returncode == 0)
+    typo = run.write(etc / "sudoers.d" / "typo", SUDOERS_TYPO, mode=0o440)
+    rejected = run.sh([visudo, "-c", "-f", typo], check=False).returncode != 0
+    run.fact("typo_rejected", rejected, "visudo refuses a broken rule (why you use visudo)")
+
+
+def add_ada(run: Run, root: Path) -> Path:
+    """The pretend server's /etc with Ada in it (in the sudo group, with a password)."""
     etc = root / "etc"
     etc.mkdir(parents=True)
     (etc / "passwd").write_text(BASE_PASSWD)
@@ -91,17 +102,35 @@ def users_and_sudo(run: Run, root: Path) -> None:
     run.show(next(line for line in groups.splitlines() if line.startswith("sudo:")))
     run.fact("user_created", "ada:" in passwd, "user ada in $SCRATCH/etc/passwd")
     run.fact("in_sudo_group", "sudo:x:27:ada" in groups, "ada in the sudo group")
-    visudo = run.need("visudo", ["visudo -c -f /etc/sudoers"])
-    rule = run.write(etc / "sudoers", SUDOERS, mode=0o440)
-    run.fact("sudoers_ok", run.sh([visudo, "-c", "-f", rule], check=False).returncode == 0)
-    typo = run.write(etc / "sudoers.d" / "typo", SUDOERS_TYPO, mode=0o440)
-    rejected = run.sh([visudo, "-c", "-f", typo], check=False).returncode != 0
-    run.fact("typo_rejected", rejected, "visudo refuses a broken rule (why you use visudo)")
+    return etc
 
 
 def keys_and_sshd(run: Run, root: Path) -> None:
     """A key pair for Ada, a host key, an sshd_config checked by sshd -t, then a
     real sshd on a loopback port and three logins: root, a password, the key."""
+    key = key_pair(run, root)
+    host_key = make_host_key(run, root)
+    port = processes.free_port()
+    etc = root / "etc"
+    config = run.write(etc / "ssh" / "sshd_config", SSHD_CONFIG.format(etc=etc, port=port))
+    sshd = run.need("sshd", [f"sshd -t -f {config}"])
+    if os.geteuid() != 0:
+        run.fact("sshd_config_ok", run.sh([sshd, "-t", "-f", config], check=False).returncode == 0)
+        run.say("(logging in needs sshd running as root: run this demo as root to see it)")
+        return
+    private, env = private_mounts(run, root)
+    check = run.sh([*private, sshd, "-t", "-f", config], check=False, env=env)
+    run.fact("sshd_config_ok", check.returncode == 0, "sshd -t")
+    effective_settings(run, [*private, sshd, "-T", "-f", config], env)
+    run.step("A real sshd on a loopback port, and three tries at logging in")
+    server = run.start("sshd", [*private, sshd, "-D", "-e", "-f", config], port=port, env=env)
+    try_logins(run, key, port, host_key)
+    show_sshd_log(run, server)
+
+
+def key_pair(run: Run, root: Path) -> Path:
+    """Ada's ed25519 key pair on the laptop, its public half in her authorized_keys (and,
+    to be fair to the attacker, in root's); returns the private key's path."""
     keygen = run.need("ssh-keygen", ["ssh-keygen -t ed25519 -f ~/.ssh/id_ed25519"])
     laptop = root.parent / "laptop" / ".ssh"
     laptop.mkdir(parents=True)
@@ -116,29 +145,39 @@ def keys_and_sshd(run: Run, root: Path) -> None:
     # The attacker's best case: root's authorized_keys holds the very same key.
     _authorize(key, root / "root" / ".ssh", 0, 0)
     run.say("…and, to be fair to the attacker, to root's authorized_keys too")
-    etc = root / "etc"
-    (etc / "ssh").mkdir(exist_ok=True)
-    host_key = etc / "ssh" / "ssh_host_ed25519_key"
+    return key
+
+
+def make_host_key(run: Run, root: Path) -> Path:
+    """The server's own ed25519 host key, in the pretend server's /etc/ssh."""
+    keygen = run.need("ssh-keygen", ["ssh-keygen -A"])
+    (root / "etc" / "ssh").mkdir(exist_ok=True)
+    host_key = root / "etc" / "ssh" / "ssh_host_ed25519_key"
     run.sh([keygen, "-q", "-t", "ed25519", "-N", "", "-f", host_key])
-    port = processes.free_port()
-    config = run.write(etc / "ssh" / "sshd_config", SSHD_CONFIG.format(etc=etc, port=port))
-    sshd = run.need("sshd", [f"sshd -t -f {config}"])
-    if os.geteuid() != 0:
-        run.fact("sshd_config_ok", run.sh([sshd, "-t", "-f", config], check=False).returncode == 0)
-        run.say("(logging in needs sshd running as root: run this demo as root to see it)")
-        return
-    unshare = run.need("unshare", [f"sshd -D -e -f {config}"])
+    return host_key
+
+
+def private_mounts(run: Run, root: Path) -> tuple[list[str], dict[str, str]]:
+    """The argv prefix (and its environment) that runs a command in a private mount
+    namespace where the pretend server's users and homes stand in for the machine's."""
+    unshare = run.need("unshare", ["sshd -D -e"])
     private = [unshare, "-m", "--propagation", "private", "sh", "-c", PRIVATE_MOUNTS, "sh"]
-    env = {**os.environ, "ROOT": str(root)}
-    check = run.sh([*private, sshd, "-t", "-f", config], check=False, env=env)
-    run.fact("sshd_config_ok", check.returncode == 0, "sshd -t")
-    settings = run.sh([*private, sshd, "-T", "-f", config], show_output=False, env=env).stdout
+    return private, {**os.environ, "ROOT": str(root)}
+
+
+def effective_settings(run: Run, sshd_t: list, env: dict[str, str]) -> None:
+    """``sshd -T``: the settings sshd will really use, root login and passwords as facts."""
+    settings = run.sh(sshd_t, show_output=False, env=env).stdout
     wanted = {"permitrootlogin", "passwordauthentication"}
     for line in (line for line in settings.splitlines() if line.split(" ")[0] in wanted):
         key_name, value = line.split(" ", 1)
         run.fact(key_name, value, f"sshd -T: {key_name}")
-    run.step("A real sshd on a loopback port, and three tries at logging in")
-    server = run.start("sshd", [*private, sshd, "-D", "-e", "-f", config], port=port, env=env)
+
+
+def try_logins(run: Run, key: Path, port: int, host_key: Path) -> dict[str, str]:
+    """Three tries from the laptop: root with the key, Ada with her (right) password, Ada
+    with her key. Each recorded as a fact: the user it got in as, or ``refused``."""
+    laptop = key.parent
     known = laptop / "known_hosts"
     known.write_text(f"[127.0.0.1]:{port} {(host_key.with_suffix('.pub')).read_text()}")
     run.say(f"the server's host key, checked against {run.short(str(known))}")
@@ -160,6 +199,11 @@ def keys_and_sshd(run: Run, root: Path) -> None:
         done = run.sh(argv, check=False, timeout=20, env=argv_env)
         who = done.stdout.strip() if done.returncode == 0 else "refused"
         run.fact(fact, who, fact.replace("_", " "))
+    return {fact: run.result.facts[fact] for fact in tries}
+
+
+def show_sshd_log(run: Run, server: processes.Service) -> None:
+    """What sshd logged about the logins (accepted, failed, root refused)."""
     log = server.log_tail(40)
     said = [line for line in log.splitlines() if re.search(r"ROOT LOGIN|Accepted|Failed", line)]
     said = [line for line in said if "[preauth]" not in line]

@@ -51,11 +51,8 @@ def display(figure: object) -> None:
         print("  (the figure is shown when this runs in a notebook)")
 
 
-@demo("traction", "Traction: weekly active customers, from PostgreSQL, for the VCs")
-def traction_demo(run: Run, weeks: int = 26) -> None:
-    """The app's data in PostgreSQL, the weekly actives exported with \\copy, drawn."""
-    tools.need_module("plotly", ["pip install plotly"])
-    table = TABLES[run.product][0]
+def history(run: Run, weeks: int) -> Cluster:
+    """A throwaway PostgreSQL holding ``weeks`` of the app's made-up history."""
     run.step("The production database (a throwaway PostgreSQL here)")
     db = Cluster(run)
     db.init()
@@ -65,14 +62,31 @@ def traction_demo(run: Run, weeks: int = 26) -> None:
     env = app_env(run, DATABASE_URL=url)
     run.step(f"{weeks} weeks of history, written through the app (made up for the demo)")
     run.sh(flask_cmd("seed", "--weeks", str(weeks)), cwd=code, env={**os.environ, **env})
-    run.step("Weekly active customers, exported as CSV by psql (COPY ... TO STDOUT)")
-    query = WEEKLY_ACTIVE.format(table=table)
+    return db
+
+
+def export_csv(run: Run, db: Cluster, query: str, check: bool = True) -> list[dict] | str:
+    """``query``'s rows, exported by psql as CSV; psql's complaint instead when it fails."""
     sql = run.write(run.scratch / "weekly.sql", f"COPY (\n{query}\n) TO STDOUT CSV HEADER;\n")
     out = run.scratch / "weekly.csv"
     psql = db.admin("psql", "-d", "app", "-v", "ON_ERROR_STOP=1", "-f", sql.name)
-    run.sh([*psql, "-o", out.name], cwd=run.scratch)
+    done = run.sh([*psql, "-o", out.name], cwd=run.scratch, check=check)
+    if done.returncode != 0:
+        return (done.stdout + done.stderr).strip()
     with out.open() as file:
-        rows = list(csv.DictReader(file))
+        return list(csv.DictReader(file))
+
+
+@demo("traction", "Traction: weekly active customers, from PostgreSQL, for the VCs")
+def traction_demo(run: Run, weeks: int = 26) -> None:
+    """The app's data in PostgreSQL, the weekly actives exported with \\copy, drawn."""
+    tools.need_module("plotly", ["pip install plotly"])
+    table = TABLES[run.product][0]
+    db = history(run, weeks)
+    run.step("Weekly active customers, exported as CSV by psql (COPY ... TO STDOUT)")
+    rows = export_csv(run, db, WEEKLY_ACTIVE.format(table=table))
+    if isinstance(rows, str):
+        raise RuntimeError(rows)
     run.show("\n".join(f"{r['week']}  {r['active_customers']:>5}" for r in rows[-4:]))
     active = [int(r["active_customers"]) for r in rows]
     run.fact("weeks", len(rows), "weeks of data")
