@@ -7,15 +7,20 @@ the ending those pages answer 404 (no reading ahead).
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+import requests
 from conftest import ROOT
 from playwright.sync_api import expect
 from story_talk import Deck, a_path, shipped_story, start_vote_server
+from waiting import wait_until
 
+from cyoa.story.loader import default_story_path
 from cyoa.voteserver.settings import load_config
 
 SCREENSHOTS = ROOT / "tests" / "artifacts"  # docs/screenshots holds committed copies
@@ -172,3 +177,112 @@ def play_to_the_end(server, browser, story, talk_id: str) -> None:
     assert hosts == {urlsplit(server.url).netloc}  # nothing from anywhere else
     for page in phones:
         page.context.close()
+
+
+# -- the story follows its files (cyoa present --watch edits it during the talk) ----------
+
+
+def save(path: Path, text: str) -> None:
+    """Save as an editor does: the whole new file at once (a rename)."""
+    draft = path.with_name(f".{path.name}.draft")
+    draft.write_text(text, encoding="utf-8")
+    os.replace(draft, path)
+
+
+def story_copy(tmp_path: Path) -> Path:
+    folder = tmp_path / "talk"
+    shutil.copytree(default_story_path(), folder)
+    return folder
+
+
+def retitled(yaml_text: str, story, title: str) -> str:
+    old = f"title: {story.title}"
+    assert old in yaml_text  # the shipped story.yaml names its title on one line
+    return yaml_text.replace(old, f"title: {title}", 1)
+
+
+def story_page(url: str) -> requests.Response:
+    return requests.get(url + "/story/", timeout=10)
+
+
+# One worker: each worker process keeps its own story, and a worker that first looks at the
+# files after a bad save never saw the good one before it (its last good one is older).
+WORKERS = 1
+
+
+def test_the_end_pages_follow_an_edit_and_keep_the_last_good_story(
+    tmp_path, start_server, server_env, talk_id, story
+):
+    """A real ``cyoa serve`` on a copy of the story, at an ending: a save shows on /story/
+    and in the phones' feed; a save that does not load (bad YAML), then one that does not
+    check (a start that is no scene), keep the last good story with a clear line in the
+    server's log, never a 500; the next good save shows again."""
+    folder = story_copy(tmp_path)
+    env = {**server_env, "CYOA_STORY": str(folder), "CYOA_WORKERS": str(WORKERS)}
+    server = start_server(env)
+    log = Path(server.log.name)
+    path = a_path(story)
+    Deck(server.url, talk_id, story).show(path.ending, list(path.scenes))
+    assert story.title in story_page(server.url).text
+
+    def logged(text: str) -> list[str]:
+        """The server's log lines with ``text``, once a phone asked for the end page again
+        (the story is looked at when a request needs it, in the worker that answers)."""
+        story_page(server.url)
+        return [line for line in log.read_text().splitlines() if text in line]
+
+    story_yaml = folder / "story.yaml"
+    original = story_yaml.read_text(encoding="utf-8")
+    save(story_yaml, retitled(original, story, "Edited during the talk"))
+    wait_until(lambda: logged("changed"), "the server reloads the story")
+    assert "Edited during the talk" in story_page(server.url).text
+    wait_until(  # the phones' feed, rebuilt from the story every quarter of a second
+        lambda: "Edited during the talk" in requests.get(server.url + "/api/live", timeout=10).text,
+        "the edited title in the phones' live feed",
+    )
+
+    save(story_yaml, retitled(original, story, "Broken: [") + "\n  : : :\n")
+    said = wait_until(lambda: logged("does not load"), "the server says why it keeps the story")
+    assert all("keeps the last good version" in line and "story.yaml" in line for line in said)
+    page = story_page(server.url)
+    assert page.status_code == 200 and "Edited during the talk" in page.text
+
+    start = next(line for line in original.splitlines() if line.startswith("start:"))
+    save(story_yaml, retitled(original, story, "Unchecked").replace(start, "start: no-such"))
+    said = wait_until(lambda: logged("no-such"), "the server says the save does not check")
+    assert all("keeps the last good version" in line for line in said), said
+    page = story_page(server.url)
+    assert page.status_code == 200 and "Edited during the talk" in page.text
+    assert "Unchecked" not in page.text
+
+    save(story_yaml, retitled(original, story, "Fixed after the typo"))
+    wait_until(lambda: len(logged("changed")) == 2, "the server takes the fix")
+    assert "Fixed after the typo" in story_page(server.url).text
+    assert len(logged("does not load or check")) == 2  # one line per bad save, not per request
+
+
+def test_a_story_looked_at_once_a_second_at_most(tmp_path, config, talk_id, story):
+    """Phones ask for the live feed every two seconds: the story's files are looked at once a
+    second at most, and the story is loaded again only when they changed."""
+    import dataclasses
+
+    from cyoa.voteserver.app import create_app
+    from cyoa.voteserver.story_pages import LOOK_EVERY, loaded_story, story_files
+
+    folder = story_copy(tmp_path)
+    app = create_app(dataclasses.replace(config, story=str(folder)))
+    try:
+        with app.app_context():
+            first = loaded_story()
+            assert first is not None and first.title == story.title
+            files = story_files()
+            looked = files.looked
+            assert loaded_story() is first and files.looked == looked  # within the second
+            files.looked -= LOOK_EVERY  # as if a second went by: the files, unchanged
+            assert loaded_story() is first and files.version == 1
+            story_yaml = folder / "story.yaml"
+            save(story_yaml, retitled(story_yaml.read_text(), story, "Saved"))
+            files.looked -= LOOK_EVERY
+            assert loaded_story().title == "Saved" and files.version == 2
+    finally:
+        app.extensions["cyoa.store"].redis.connection_pool.disconnect()

@@ -20,7 +20,7 @@ from playwright.sync_api import expect
 from story_talk import Deck, a_path, shipped_story, start_vote_server
 
 from cyoa.cli import main
-from cyoa.story.compare import flow, talk_path
+from cyoa.story.compare import comparison_page, flow, talk_path
 from cyoa.story.paths import enumerate_paths
 from cyoa.story.results import Results
 
@@ -165,3 +165,108 @@ def test_the_presenter_page_draws_the_sankey_offline(played, browser, story):
     assert hosts == {urlsplit(server.url).netloc}
     assert errors == []
     context.close()
+
+
+# Every node label's box on the drawn diagram, what it shows, and the diagram's own box.
+LABEL_BOXES = """() => {
+  const box = (e) => { const r = e.getBoundingClientRect();
+    return {left: r.left, top: r.top, right: r.right, bottom: r.bottom}; };
+  const svg = document.querySelector('#sankey .main-svg');
+  return {
+    plot: box(svg),
+    labels: [...document.querySelectorAll('#sankey .sankey-node .node-label')]
+      .map((label) => ({text: label.textContent, ...box(label)}))
+      .filter((b) => b.right > b.left && b.bottom > b.top),
+  };
+}"""
+
+
+def label_overlaps(page) -> tuple[list[str], list[str], int]:
+    """Pairs of node labels whose boxes meet, labels outside the diagram, labels counted."""
+    found = page.evaluate(LABEL_BOXES)
+    labels, plot = found["labels"], found["plot"]
+    meeting = [
+        f"{a['text']!r} and {b['text']!r}"
+        for i, a in enumerate(labels)
+        for b in labels[i + 1 :]
+        if a["left"] < b["right"]
+        and b["left"] < a["right"]
+        and a["top"] < b["bottom"]
+        and b["top"] < a["bottom"]
+    ]
+    outside = [
+        label["text"]
+        for label in labels
+        if label["left"] < plot["left"]
+        or label["right"] > plot["right"]
+        or label["top"] < plot["top"]
+        or label["bottom"] > plot["bottom"]
+    ]
+    return meeting, outside, len(labels)
+
+
+SIZES = [(1280, 720), (1920, 1080)]
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(("width", "height"), SIZES)
+def test_no_two_labels_of_the_sankey_meet(played, browser, story, width, height):
+    """The four talks end two ways after a last decision taken two ways: the last two columns'
+    labels share one gap (Plotly writes the last column's left of its nodes)."""
+    server = played[0]
+    context = browser.new_context(
+        viewport={"width": width, "height": height},
+        extra_http_headers={"Authorization": f"Bearer {PRESENTER_TOKEN}"},
+    )
+    page = context.new_page()
+    page.goto(server.url + "/results/all")
+    expect(page.locator("#sankey[data-drawn=true]")).to_have_count(1, timeout=WAIT)
+    meeting, outside, count = label_overlaps(page)
+    assert count >= 6, count  # the diagram is there, with every choice and both endings
+    assert meeting == [], meeting
+    assert outside == [], outside
+    context.close()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(("width", "height"), SIZES)
+def test_every_path_of_the_story_fits_and_long_labels_show_whole_on_hover(
+    browser, story, tmp_path: Path, width, height
+):
+    """Every path of the story as one talk each (``cyoa results --all --html``'s page, plotly
+    inside it): the most nodes a column can hold. A label wrapped or cut to fit shows whole in
+    its node's hover."""
+    talks = [
+        talk_path(story, Results(f"talk-{n}", story.name, path.scenes))
+        for n, path in enumerate(enumerate_paths(story))
+    ]
+    file = tmp_path / "every-path.html"
+    file.write_text(comparison_page(story, talks))
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.goto(file.as_uri())
+    expect(page.locator("#sankey[data-drawn=true]")).to_have_count(1, timeout=WAIT)
+    meeting, outside, count = label_overlaps(page)
+    assert count == len(flow(story, talks).labels)
+    assert meeting == [], meeting
+    assert outside == [], outside
+
+    whole = flow(story, talks).labels
+    shown = page.locator("#sankey .sankey-node .node-label").all_text_contents()
+    fitted = [(n, text) for n, text in enumerate(shown) if text not in whole]
+    assert fitted, "no label needed fitting: this test would see no hover"
+    for n, text in fitted:
+        full = [label for label in whole if shows(text, label)]
+        assert full, f"{text!r} is not the start of any label: {whole}"
+        page.locator("#sankey .sankey-node .node-rect").nth(n).hover()
+        hover = page.locator("#sankey .hoverlayer .hovertext")
+        expect(hover).to_have_count(1)
+        assert any(label in hover.text_content() for label in full), hover.text_content()
+    context.close()
+
+
+def shows(fitted: str, label: str) -> bool:
+    """Whether a label's lines, as the page reads them (no space between lines, a word split
+    by a hyphen, an ellipsis at a cut), are the start of ``label``."""
+    squeeze = lambda text: text.replace(" ", "").replace("-", "")  # noqa: E731
+    return squeeze(label).startswith(squeeze(fitted.removesuffix("…")))

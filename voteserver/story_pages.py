@@ -6,29 +6,41 @@ story map with the room's path marked, every scene, the printable handout. The p
 the ones ``cyoa export`` writes (:mod:`story.export`), rendered on demand from the story
 folder (``CYOA_STORY``) and the talk's path, so they need no network and no build step.
 Before the ending the pages answer 404: the room should not read ahead of its own votes.
+
+The story follows its files: under ``cyoa present --watch`` the author edits it during the
+talk (the deck reloads it, cyoa/deck/reload.py), and the end pages must show the story the
+room just saw. At most once a second (phones ask for the live feed every two), the files'
+sizes and modification times are compared with the loaded story's; on a change the story
+is loaded again. An edit that does not load or check keeps the last good story, with one
+log line saying why.
 """
 
 from __future__ import annotations
 
-import logging
 import mimetypes
+import threading
+import time
 from collections import OrderedDict
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Flask, Response, abort, current_app, redirect, render_template
 
+from cyoa.story.checker import check_story, errors
 from cyoa.story.export import STATIC_FILES, TEMPLATES, site_pages
-from cyoa.story.loader import default_story_path, load_story
+from cyoa.story.loader import STORY_FILE, default_story_path, load_story, scene_files
 from cyoa.story.model import Scene, Story
+from cyoa.story.problems import StoryError
 from cyoa.story.results import ResultsError, results_from_export
 from cyoa.voteserver.extensions import config_of, get_store
+from cyoa.voteserver.logs import server_logger
 from cyoa.voteserver.store import TalkState
 
 bp = Blueprint("story", __name__)
-log = logging.getLogger(__name__)
+log = server_logger("story")  # "cyoa: …" on the server's stderr (a plain logger shows nothing)
 
-STORY_KEY = "cyoa.story"  # app.extensions[STORY_KEY]: the story once loaded (or the error)
+STORY_KEY = "cyoa.story"  # app.extensions[STORY_KEY]: the StoryFiles of the app's story
 SITES_KEY = "cyoa.story.sites"  # rendered sites, by the talk's position
 KEEP_SITES = 8
 CSP = (
@@ -36,6 +48,7 @@ CSP = (
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 PAGES = ("index.html", "handout.html")
+LOOK_EVERY = 1.0  # seconds between two looks at the story's files (a few stat calls)
 
 
 def story_folder(app: Flask) -> Path:
@@ -43,17 +56,90 @@ def story_folder(app: Flask) -> Path:
     return Path(configured) if configured else default_story_path()
 
 
-def loaded_story(app: Flask | None = None) -> Story | None:
-    """The talk's story, loaded once per process; None (logged once) when it does not load."""
-    app = app or current_app
-    if STORY_KEY not in app.extensions:
-        folder = story_folder(app)
+Fingerprint = tuple[tuple[str, int, int, int], ...]
+
+
+def fingerprint(folder: Path) -> Fingerprint:
+    """What changes when a file of the story is saved: each file's name, size, modification
+    time and inode (an editor that saves by renaming makes a new file)."""
+    marks = []
+    for file in (folder / STORY_FILE, *scene_files(folder)):
         try:
-            app.extensions[STORY_KEY] = load_story(folder)
-        except Exception as error:  # a story that does not load: no end page, never a 500
-            log.warning("the story in %s does not load, so /story is off: %s", folder, error)
-            app.extensions[STORY_KEY] = None
-    return app.extensions[STORY_KEY]
+            stat = file.stat()
+        except OSError:  # gone between the listing and the look: the next look sees it
+            continue
+        marks.append((str(file), stat.st_size, stat.st_mtime_ns, stat.st_ino))
+    return tuple(marks)
+
+
+@dataclass
+class StoryFiles:
+    """The app's story and the state of its files when it was loaded."""
+
+    folder: Path
+    story: Story | None = None
+    loaded: Fingerprint | None = None  # the files of ``story``
+    refused: Fingerprint | None = None  # files that did not load or check (logged once)
+    looked: float = -LOOK_EVERY  # monotonic time of the last look at the files
+    version: int = 0  # one more at each reload: rendered pages of an older story are stale
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def current(self) -> Story | None:
+        """The story as its files are now, or the last good one; never raises."""
+        if time.monotonic() - self.looked < LOOK_EVERY:
+            return self.story
+        if self.lock.acquire(blocking=self.loaded is None):  # others go on with the last one
+            try:
+                if time.monotonic() - self.looked >= LOOK_EVERY:
+                    self._look()
+                    self.looked = time.monotonic()
+            finally:
+                self.lock.release()
+        return self.story
+
+    def _look(self) -> None:
+        marks = fingerprint(self.folder)
+        if marks in (self.loaded, self.refused):
+            return
+        try:
+            story = load_story(self.folder)
+            # an edit must also check (its pages link every goto); the first load need not,
+            # as before reloads: a story with a checker error still had its end pages
+            problems = [] if self.story is None else [str(p) for p in errors(check_story(story))]
+        except StoryError as error:
+            problems = [str(p) for p in errors(error.problems) or error.problems]
+        except Exception as error:  # a bug reading the story must never become a 500
+            problems = [f"{type(error).__name__}: {error}"]
+        if problems:
+            self.refused = marks
+            more = f" (and {len(problems) - 1} more: cyoa check lists them)" if problems[1:] else ""
+            log.warning(
+                "the story in %s does not load or check, so /story/ %s: %s%s",
+                self.folder,
+                "keeps the last good version" if self.story else "is off",
+                problems[0],
+                more,
+            )
+            return
+        if self.story is not None:
+            log.info("the story in %s changed: /story/ shows the new version", self.folder)
+        self.story, self.loaded, self.refused = story, marks, None
+        self.version += 1
+
+
+def story_files(app: Flask | None = None) -> StoryFiles:
+    """The app's story and its files: one per app, made at the first request that asks."""
+    app = app or current_app
+    files = app.extensions.get(STORY_KEY)
+    if files is None:
+        files = app.extensions.setdefault(STORY_KEY, StoryFiles(story_folder(app)))
+    return files
+
+
+def loaded_story(app: Flask | None = None) -> Story | None:
+    """The talk's story as its files are now (looked at once a second at most); after an
+    edit that does not load or check, the last good one; None while none ever loaded."""
+    return story_files(app).current()
 
 
 def ending_of(state: TalkState, story: Story | None) -> Scene | None:
@@ -82,7 +168,7 @@ def end_view(state: TalkState) -> dict[str, str] | None:
 def _site(talk: str, state: TalkState, story: Story) -> Any:
     """The rendered pages for the talk's position, kept for the next phone that asks."""
     sites: OrderedDict = current_app.extensions.setdefault(SITES_KEY, OrderedDict())
-    key = (talk, tuple(state.path), state.scene, state.updated)
+    key = (talk, tuple(state.path), state.scene, state.updated, story_files().version)
     if key not in sites:
         try:
             room = results_from_export(get_store().export(talk), story)

@@ -34,6 +34,8 @@ class SlideView:
     def __init__(self, deck: Deck) -> None:
         import plotly.graph_objects as go  # here, so Deck.from_env can speed its import up
 
+        from cyoa.deck.chart import DeckChart
+
         self.deck = deck
         self.badge = w.HTML().add_class("cyoa-badge")
         self.slide = w.HTML().add_class("cyoa-slide")
@@ -42,7 +44,7 @@ class SlideView:
         self.status = w.HTML().add_class("cyoa-status")
         self.demo = w.HTML().add_class("cyoa-demo-panel")
         self.map = w.HTML().add_class("cyoa-map")  # shown or hidden by the page (key M)
-        self.chart = go.FigureWidget(
+        self.chart = DeckChart(  # draws whenever plotly's code arrives: chart.py
             data=[go.Bar(x=[], y=[], text=[], textposition="outside", cliponaxis=False)],
             layout=go.Layout(  # no size: Plotly fills the box CSS gives it (deck.css)
                 margin={"l": 40, "r": 20, "t": 30, "b": 80},
@@ -120,9 +122,8 @@ class SlideView:
             top = max([*votes, 1])
             self.chart.layout.yaxis.range = [0, top * 1.2]
             self.chart.layout.yaxis.dtick = max(1, math.ceil(top / 5))
-        # A page that connects later (a reload, a pre-heated kernel) draws the widget's
-        # initial state, which plotly never updates: keep it equal to the chart.
-        # A page that connects later (a reload, a pre-heated kernel) draws the widget's
-        # initial state, which plotly never updates: keep it equal to the chart.
+        # A page that connects later (a reload, a pre-heated kernel) and a chart whose code
+        # arrives after these updates (static/chart.js) draw the widget's state, which plotly
+        # never updates: keep it equal to the chart.
         self.chart._widget_data = copy.deepcopy(self.chart._data)
         self.chart._widget_layout = copy.deepcopy(self.chart._layout)
