@@ -3,8 +3,8 @@
 The slide now and what comes next (each option's first slide at a decision) as live
 previews scaled down from the deck's own scene HTML, the speaker notes in large type, the
 clock against the story's planned ``duration``, the room's phones and votes per second, and
-the vote controls, each with a key. Like the slide view it only shows what the
-:class:`~cyoa.deck.deck.Deck` knows, and ``render`` is cheap and idempotent.
+the vote controls, each with a key. Like the slide view it only shows what a deck knows,
+through its :class:`PresentedDeck` members, and ``render`` is cheap and idempotent.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import html
 import time
 from collections import deque
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import anywidget
 import ipywidgets as w
@@ -22,7 +22,8 @@ from cyoa.deck import render
 from cyoa.story.variants import scene_on_path
 
 if TYPE_CHECKING:
-    from cyoa.deck.deck import Deck
+    from cyoa.deck.machine import Step, Talk
+    from cyoa.story.model import Story
 
 STATIC = Path(__file__).parent / "static"
 AMBER_AT = 0.8  # share of the planned length after which the clock turns amber
@@ -148,10 +149,36 @@ def keys_html() -> str:
     return f'<ul class="cyoa-pv-keys">{items}</ul>'
 
 
+class PresentedDeck(Protocol):
+    """All the presenter's view reads of a deck: the story and the talk, the room, the
+    clock, the sources, and one entry point for every control (``act``)."""
+
+    story: Story
+    talk: Talk
+    controller: Any  # the page's key handler, a widget
+    problems: list[str]  # the checker's errors (--watch)
+    talk_started: float  # when (time.time) the talk's clock started; 0 when not yet
+    audience: int | None  # phones with the page open, from the vote server
+
+    def act(self, action: str) -> Step: ...
+
+    def scene_html(self, scene_id: str) -> str: ...
+
+    def badge_html(self) -> str: ...
+
+    def sources_html(self) -> str: ...
+
+    def suspects(self) -> list[str]: ...
+
+    def problems_html(self) -> str: ...
+
+    def phones_html(self, now: float | None = None) -> str: ...
+
+
 class PresenterView:
     """The laptop's view: previews, notes, the clock, live numbers and the controls."""
 
-    def __init__(self, deck: Deck) -> None:
+    def __init__(self, deck: PresentedDeck) -> None:
         self.deck = deck
         self.started = time.time()
         self.rate = VoteRate()

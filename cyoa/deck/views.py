@@ -1,22 +1,24 @@
 """The projector's slide view (the presenter's is in presenter_view.py), kept thin.
 
-A view only shows what the :class:`~cyoa.deck.deck.Deck` knows; ``render`` is cheap and
-idempotent (ipywidgets sends only values that changed), so it is called after every key
-press and every poll of the vote server, from the kernel's thread or the sync thread.
+A view only shows what a deck knows, and reads only its :class:`ShownDeck` members (the
+:class:`~cyoa.deck.deck.Deck` is one); ``render`` is cheap and idempotent (ipywidgets sends
+only values that changed), so it is called after every key press and every poll of the vote
+server, from the kernel's thread or the sync thread.
 """
 
 from __future__ import annotations
 
 import copy
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 import ipywidgets as w
 
 from cyoa.deck import render, youarehere
 
 if TYPE_CHECKING:
-    from cyoa.deck.deck import Deck
+    from cyoa.deck.machine import Talk
+    from cyoa.story.model import Story
 
 COLORS = {"dark": ("#f4f4f0", "#ffcc33", "#5ee08a"), "light": ("#111111", "#0b57d0", "#0a7a36")}
 
@@ -28,10 +30,27 @@ def _set(widget: w.Widget, **values: object) -> None:
             setattr(widget, name, value)
 
 
+class ShownDeck(Protocol):
+    """All the projector's view reads of a deck: the story, the talk, and its HTML parts."""
+
+    story: Story
+    talk: Talk
+    controller: Any  # the page's key handler, a widget; its ``theme`` colours the chart
+    problems: list[str]  # the checker's errors (--watch): the slide shows them, nothing else
+
+    def scene_html(self, scene_id: str) -> str: ...
+
+    def badge_html(self) -> str: ...
+
+    def demo_html(self) -> str: ...
+
+    def join_html(self) -> str: ...
+
+
 class SlideView:
     """What the room sees: the scene, and at a decision the options, join panel and chart."""
 
-    def __init__(self, deck: Deck) -> None:
+    def __init__(self, deck: ShownDeck) -> None:
         import plotly.graph_objects as go  # here, so Deck.from_env can speed its import up
 
         from cyoa.deck.chart import DeckChart
