@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from conftest import ROOT, TWILIO_TOKEN, free_port
 
 from cyoa.cli import main
-from cyoa.voteserver.rehearse import rehearse, sms_url
+from cyoa.voteserver.rehearse import read_form, rehearse, sms_url
 
 
 def cli(*args: str, env: dict[str, str] | None = None):
@@ -134,3 +134,19 @@ def test_rehearse_with_no_server_is_a_clean_error():
     result = CliRunner().invoke(main, ["rehearse", "--url", url, "--voters", "3"])
     assert result.exit_code == 1
     assert "cannot reach the vote server" in result.output
+
+
+def test_the_form_is_read_as_a_browser_reads_it_templates_left_out() -> None:
+    """The page carries ``<template>`` markup its script draws from; a rehearsal phone, like
+    a browser, must vote with the live form's poll and token, not a template's blanks."""
+    page = (
+        '<form method="post" action="/vote"><input type="hidden" name="poll" value="product">'
+        '<input type="hidden" name="csrf" value="tok"><button name="choice" value="1">A'
+        '</button><button name="choice" value="2">B</button></form>'
+        '<template id="draw-poll"><form><input type="hidden" name="poll" value="">'
+        '<input type="hidden" name="csrf" value=""><button name="choice" value="">'
+        "</button></form></template>"
+    )
+    form = read_form(page)
+    assert form.fields == {"poll": "product", "csrf": "tok"}
+    assert form.choices == ["1", "2"]

@@ -159,14 +159,24 @@ def send_sms(
 
 
 class _FormReader(HTMLParser):
-    """Collects the audience form's hidden inputs and choice buttons."""
+    """Collects the audience form's hidden inputs and choice buttons, as a browser would:
+    what lies inside a ``<template>`` (markup the page's script draws from) is no form."""
 
     def __init__(self) -> None:
         super().__init__()
         self.fields: dict[str, str] = {}
         self.choices: list[str] = []
+        self.in_template = 0
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "template" and self.in_template:
+            self.in_template -= 1
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "template":
+            self.in_template += 1
+        if self.in_template:
+            return
         a = {k: v or "" for k, v in attrs}
         if tag == "input" and a.get("name") in ("poll", "csrf"):
             self.fields[a["name"]] = a.get("value", "")
