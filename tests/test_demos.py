@@ -306,6 +306,7 @@ def test_a_second_app_server_shares_the_load(ran: dict[str, dict]) -> None:
 
 def test_traction_is_weekly_active_customers_from_postgresql(ran: dict[str, dict]) -> None:
     facts = ran["traction"]["facts"]
+    assert facts["database"] == "PostgreSQL"  # the server's own version(), not SQLite
     assert facts["weeks"] >= 26
     assert facts["users"] > 1000
     assert 0 < facts["active_last_week"] < facts["users"]  # actives, not everyone ever

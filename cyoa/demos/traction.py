@@ -92,6 +92,7 @@ def traction_demo(run: Run, weeks: int = 26) -> None:
     run.fact("weeks", len(rows), "weeks of data")
     run.fact("active_last_week", active[-1], "customers active last week")
     run.fact("users", int(db.value("SELECT count(*) FROM users")), "users signed up, ever")
+    run.fact("database", db.value("SELECT split_part(version(), ' ', 1)"), "queried in")
     run.fact("growth", round(active[-1] / max(active[0], 1), 1), "last week vs first (x)")
     figure = growth_figure([r["week"] for r in rows], active, run.product)
     run.result.extra["figure"] = figure
