@@ -3,9 +3,11 @@
 Each simulated phone does what the audience page does (``voteserver/static/audience.js``):
 it loads the page (its cookie and CSRF token), keeps one keep-alive connection and polls
 ``GET /api/live`` at the page's own cadence, jitter included (read from audience.js), sends
-``If-None-Match``, and fetches the page again when the feed says a poll opened or closed
-(the script's page swap). When a poll opens, each phone votes once after a few seconds of
-thought, about 20 % change their minds, and about 10 % text a Twilio-signed SMS instead.
+``If-None-Match``, and when the feed says a poll opened or closed it does what that script
+does: draws it from the feed's answer (naming the poll it saw open, ``?poll=``), or, with an
+older script (``--tree``), fetches the page again (the page swap). When a poll opens, each
+phone votes once after a few seconds of thought, about 20 % change their minds, and about
+10 % text a Twilio-signed SMS instead.
 
 The room grows (``--phones``) until a size fails; a size is *sustained* when the poll's
 opening and closing reach 95 % of the phones within 2 s, vote answers have p99 < 100 ms,
@@ -72,6 +74,7 @@ class Cadence:
     fast: float
     slow: float
     calm: float | None  # while an open poll hides its results (if the script has it)
+    draws: bool = False  # draws an opening or close from the feed (else: loads the page)
 
     @classmethod
     def from_script(cls, path: Path) -> Cadence:
@@ -84,7 +87,9 @@ class Cadence:
         fast, slow = constant("FAST"), constant("SLOW")
         if fast is None or slow is None:
             raise SystemExit(f"no FAST/SLOW cadence found in {path}")
-        return cls(fast, slow, constant("CALM"))
+        # The script that draws from the feed has draw(); an older one swaps the page.
+        draws = re.search(r"\bfunction draw\(", text) is not None
+        return cls(fast, slow, constant("CALM"), draws)
 
     def delay(self, view: dict | None, failures: int, rng: random.Random) -> float:
         """Seconds to the next poll: as ``schedule()`` in audience.js (page visible)."""
@@ -172,10 +177,14 @@ class Http(asyncio.Protocol):
 
 
 class Connection:
-    """A phone's socket to the server, reopened when the server closes it."""
+    """A phone's socket to the server, reopened when the server closes it.
 
-    def __init__(self, host: str, port: int) -> None:
-        self.host, self.port = host, port
+    From the phone's own address (``source``, in 127.0.0.0/8, all loopback): one address
+    has only ~28,000 ports to a server's port, and a room of 25,000 phones holds twice that.
+    """
+
+    def __init__(self, host: str, port: int, source: str | None = None) -> None:
+        self.host, self.port, self.source = host, port, source
         self.http: Http | None = None
         self.lock = asyncio.Lock()
 
@@ -187,8 +196,9 @@ class Connection:
         loop = asyncio.get_running_loop()
         try:
             if self.http is None or self.http.closed:
+                local = (self.source, 0) if self.source else None
                 _, self.http = await asyncio.wait_for(
-                    loop.create_connection(Http, self.host, self.port), TIMEOUT
+                    loop.create_connection(Http, self.host, self.port, local_addr=local), TIMEOUT
                 )
             answer = await asyncio.wait_for(self.http.request(data), TIMEOUT)
         except BaseException:
@@ -276,12 +286,14 @@ class Phone:
         self.number, self.plan, self.cadence, self.tally = number, plan, cadence, tally
         self.rng = random.Random(plan.seed * 1_000_003 + number)
         self.host = f"{plan.host}:{plan.port}"
-        self.conn = Connection(plan.host, plan.port)
-        self.votes = Connection(plan.host, plan.port)  # a browser opens a second socket
+        source = phone_address(number) if plan.host == "127.0.0.1" else None
+        self.conn = Connection(plan.host, plan.port, source)
+        self.votes = Connection(plan.host, plan.port, source)  # a browser opens a second
         self.jar: dict[str, str] = {}
         self.csrf = ""
         self.etag = ""
         self.key = ""
+        self.remembered = ""  # the poll this phone last saw open (the script's ?poll=)
         self.view: dict | None = None
         self.failures = 0
         self.inflight = False
@@ -319,11 +331,18 @@ class Phone:
         csrf = re.search(r'<meta name="csrf" content="([^"]+)"', html)
         key = re.search(r'data-key="([^"]*)"', html)
         self.csrf = csrf.group(1) if csrf else ""
-        self.key = key.group(1) if key else ""
-        self.seen(self.key)
-        if self.key.startswith("open:"):  # the buttons are there: this phone will vote
-            self.decide(self.key.split(":", 1)[1])
+        self.show(key.group(1) if key else "")
         return True
+
+    def show(self, key: str) -> None:
+        """The page shows ``key`` (status:poll) from now: an open poll's buttons get a vote."""
+        self.key = key
+        self.seen(key)
+        status, _, poll = key.partition(":")
+        if poll:
+            self.remembered = poll
+        if status == "open":  # the buttons are there: this phone will vote
+            self.decide(poll)
 
     def seen(self, key: str) -> None:
         self.tally.seen.setdefault(key, []).append(time.time())
@@ -361,7 +380,10 @@ class Phone:
 
     async def _refresh(self) -> None:
         headers = {"Accept": "application/json", "If-None-Match": self.etag}
-        answer = await self.get("live", "/api/live", headers)
+        path = "/api/live"
+        if self.cadence.draws and self.remembered:
+            path += f"?poll={self.remembered}"
+        answer = await self.get("live", path, headers)
         if answer is None:
             self.failures = min(self.failures + 1, 3)
             return
@@ -378,7 +400,11 @@ class Phone:
         view = json.loads(body)
         self.view = view
         key = f"{view['status']}:{view['poll']['id'] if view.get('poll') else ''}"
-        if key != self.key:  # the script's page swap fetches the page again
+        if key == self.key:
+            return
+        if self.cadence.draws:  # the script draws it from this answer: no page load
+            self.show(key)
+        else:  # an older script's page swap fetches the page again
             await self.load_page("page (swap)")
 
     def decide(self, poll: str) -> None:
@@ -428,6 +454,10 @@ class Phone:
             self.tally.final[f"{'s' if self.sms else 'w'}{self.number}"] = choice
         else:
             self.tally.error(kind, f"status {status} {outcome}".strip())
+            refused = status == 403 and b'"expired"' in body
+            if not self.sms and refused and self.cadence.draws:
+                # the cookie or CSRF token was refused: the script fetches the page
+                await self.load_page("page (refused)")
         if not self.sms:  # the script refreshes the feed at once after a vote
             await self.refresh()
 
@@ -449,6 +479,11 @@ class Phone:
             "X-Twilio-Signature": signature,
         }
         return build_request("POST", "/sms", self.host, headers, urlencode(params).encode())
+
+
+def phone_address(number: int) -> str:
+    """Phone ``number``'s loopback address: 127.0.<5 + n // 250>.<1 + n % 250>."""
+    return f"127.0.{5 + number // 250}.{1 + number % 250}"
 
 
 def raise_open_files() -> None:
@@ -539,7 +574,7 @@ def run_room(
     marks = (cpu_ticks(groups, set()), machine_busy(), time.monotonic())
     time.sleep(max(0.0, open_at - time.time()))
     opened = time.time()
-    presenter(server.url, "POST", f"/api/polls/{poll}/open?talk={talk}")
+    failed = deck_call(server.url, "POST", f"/api/polls/{poll}/open?talk={talk}")
     presenter_s = [time.time() - opened]
     time.sleep(max(0.0, close_at - time.time()))
     if args.close_after_votes:  # the smoke test: every phone has decided, however slowly
@@ -547,7 +582,7 @@ def run_room(
         while SHARED["decided"].value < phones and time.time() < deadline:
             time.sleep(0.2)
     closed = time.time()
-    presenter(server.url, "POST", f"/api/polls/{poll}/close?talk={talk}")
+    failed += deck_call(server.url, "POST", f"/api/polls/{poll}/close?talk={talk}")
     presenter_s.append(time.time() - closed)
     stop = time.time() + args.after
     SHARED["stop"].value = stop
@@ -561,7 +596,21 @@ def run_room(
         phones, tallies, final, opened, closed, poll, server_cpu, busy, wall, stop - join_end
     )
     room["presenter_s"] = [round(s, 3) for s in presenter_s]  # the deck's open and close calls
+    if failed:  # the deck's call got no answer within a minute: the room failed
+        room["sustained"] = False
+        room["errors"] += len(failed)
+        for what in failed:
+            room["error_kinds"][what] = room["error_kinds"].get(what, 0) + 1
     return room
+
+
+def deck_call(base: str, method: str, path: str) -> list[str]:
+    """The deck's open or close; what went wrong, if it did (the server may still do it)."""
+    try:
+        presenter(base, method, path)
+    except requests.RequestException as error:
+        return [f"presenter {path.split('?')[0]}: {type(error).__name__}"]
+    return []
 
 
 def verdict(
@@ -726,10 +775,10 @@ def feed_cost(args: argparse.Namespace, server: Server, env: dict[str, str], por
 NGINX_CONF = """
 daemon off;
 worker_processes 2;
-worker_rlimit_nofile 20000;
+worker_rlimit_nofile 140000;
 pid {root}/nginx.pid;
 error_log {root}/error.log warn;
-events {{ worker_connections 16000; }}
+events {{ worker_connections 65000; }}
 http {{
     access_log off;
     client_body_temp_path {root}/tmp/body;

@@ -137,3 +137,40 @@ def test_two_server_processes_on_one_redis_give_the_same_feed(start_server, talk
 
     body = wait_until(agreed, "both servers' feeds to agree on three votes")
     assert b'"votes":{"1":2,"2":1}' in body
+
+
+def test_a_phone_that_drew_the_opening_names_the_poll_to_see_its_close(server):
+    """The page's script draws an opening from the feed (no page load sets the ``cyoa_poll``
+    cookie), so it names the poll it saw open: ``?poll=``, which wins over the cookie."""
+    drawn, stranger = Phone(server.url), Phone(server.url)
+    presenter(server.url, "PUT", "/api/polls/old", json=POLL)
+    presenter(server.url, "POST", "/api/polls/old/open")
+    drawn.load()  # the page during an earlier poll: its cookie names that one
+    presenter(server.url, "PUT", "/api/polls/way", json=POLL)
+    presenter(server.url, "POST", "/api/polls/way/open")
+    wait_until(lambda: drawn.feed().json()["poll"]["id"] == "way", "the opening in the feed")
+    assert drawn.vote("2")["outcome"] == "counted"
+    presenter(server.url, "POST", "/api/polls/way/close")
+
+    def close_of_way() -> dict | None:
+        answer = drawn.http.get(server.url + "/api/live?poll=way", timeout=10)
+        assert answer.status_code == 200, answer.text
+        data = answer.json()
+        return data if data["status"] == "closed" else None
+
+    closed = wait_until(close_of_way, "the close of the poll the phone names")
+    assert closed["poll"]["id"] == "way"  # not "old", the poll its cookie names
+    assert closed["results"] == {"votes": {"1": 0, "2": 1}, "total": 1, "winner": "2"}
+    assert drawn.feed().json()["poll"]["id"] == "old"  # without ?poll=, its cookie as before
+    assert stranger.feed().json()["status"] == "waiting"  # nothing named: nothing shown
+
+
+@pytest.mark.parametrize("query", ["poll=../etc", "poll=a%20b", "poll=way&poll=old"])
+def test_a_feed_request_naming_no_poll_is_refused_with_a_reason(server, query):
+    phone = Phone(server.url)
+    phone.load()  # with a cookie (its first feed request per worker goes through Flask)
+    for _ in range(3):  # and without one (answered before Flask)
+        for http in (phone.http, requests):
+            answer = http.get(f"{server.url}/api/live?{query}", timeout=10)
+            assert answer.status_code == 400
+            assert "poll must be a poll id" in answer.json()["error"]

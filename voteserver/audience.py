@@ -8,8 +8,8 @@ disagree about what a phone should see.
 
 from __future__ import annotations
 
-import functools
 import hashlib
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -115,11 +115,28 @@ def _remember_poll(response: Response, view: dict[str, Any]) -> None:
         )
 
 
-@functools.cache
+# The line of audience.js that receives the page's templates (see _asset).
+DRAWN_SLOT = b'var DRAWN = "";'
+
+
 def _asset(name: str) -> tuple[bytes, str]:
-    """An asset's bytes and content hash, read once: they are small and never change."""
-    data = (STATIC / name).read_bytes()
-    return data, hashlib.sha256(data).hexdigest()[:12]
+    """An asset's bytes and content hash, made once per app: they never change while it runs.
+
+    audience.js gets the page's blank templates, rendered by audience.html (``draw_only``)
+    from the page's own macros, in its ``DRAWN`` slot: the script draws an opening or a close
+    from the feed with them (issue 12), and a phone loads them with the script it caches.
+    """
+    assets: dict[str, tuple[bytes, str]] = _cache().setdefault("assets", {})
+    if name not in assets:
+        data = (STATIC / name).read_bytes()
+        if name == "audience.js":
+            drawn = render_template(
+                "audience.html", draw_only=True, sms_number=get_config().twilio_number
+            )
+            filled = b"var DRAWN = " + json.dumps(drawn.strip()).encode() + b";"
+            data = data.replace(DRAWN_SLOT, filled, 1)
+        assets[name] = (data, hashlib.sha256(data).hexdigest()[:12])
+    return assets[name]
 
 
 def asset_url(name: str) -> str:
@@ -201,7 +218,16 @@ def live() -> Response:
     # The same answer for every phone (its own choice stays on the phone): ``cyoa serve``
     # gives it from a shared snapshot before Flask (voteserver/live.py); this view answers
     # a phone's first poll in each worker (marking it present) and other servers.
-    view = live_feed.shared_view(get_store(), talk, request.cookies.get(LAST_POLL_COOKIE, ""))
+    try:
+        last = live_feed.remembered_poll(
+            request.query_string.decode("latin-1"), request.cookies.get(LAST_POLL_COOKIE, "")
+        )
+    except live_feed.BadPoll as error:
+        return Response(
+            json.dumps({"error": str(error)}), 400, mimetype="application/json",
+            headers={"Cache-Control": "no-store"},
+        )  # fmt: skip
+    view = live_feed.shared_view(get_store(), talk, last)
     body, etag = live_feed.encode(view)
     response = Response(body, mimetype="application/json")
     response.headers["Cache-Control"] = "no-cache"

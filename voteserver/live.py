@@ -2,11 +2,14 @@
 
 Every phone in the room asks for the feed every second or two for the whole talk, so the
 feed, not the vote, is the load (issue 12, ``bench/room.py``). The answer is the same for
-every phone: the open poll (or the poll named by the phone's ``cyoa_poll`` cookie once
-nothing is open) and its counts when they may be shown; the phone's own choice stays on the
-phone. So each worker of ``cyoa serve`` keeps one snapshot per poll, rebuilt at most every
-``SNAPSHOT_SECONDS`` by one of its threads, and answers the feed from it on the event loop:
-no thread, no Flask, and a 304 for an unchanged ETag that touches no Redis.
+every phone: the open poll (or, once nothing is open, the poll the phone remembers: its
+script's ``?poll=``, else its ``cyoa_poll`` cookie) and its counts when they may be shown;
+the phone's own choice stays on the phone. The answer describes the whole state (question,
+options, counts, winner, the ending's link), so the page's script draws a poll that opens or
+closes from it without loading the page again. So each worker of ``cyoa serve`` keeps one
+snapshot per poll, rebuilt at most every ``SNAPSHOT_SECONDS`` by one of its threads, and
+answers the feed from it on the event loop: no thread, no Flask, and a 304 for an unchanged
+ETag that touches no Redis.
 
 What a phone sees is at most ``SNAPSHOT_SECONDS`` (plus one Redis round trip) older than
 Redis. A poll with a time limit is answered with its seconds left worked out at each request,
@@ -25,6 +28,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import parse_qs
 
 import redis
 from werkzeug.http import parse_cookie
@@ -46,6 +50,8 @@ class Threads(Protocol):
 
 PATH = "/api/live"
 LAST_POLL_COOKIE = "cyoa_poll"  # the poll this phone last saw open: shown "closed" after
+POLL_PARAM = "poll"  # the same, from the page's script (it draws an opening: no page load)
+BAD_POLL = "poll must be a poll id: 1-64 letters, digits, '.', '_' or '-'."
 SNAPSHOT_SECONDS = 0.25  # how stale a worker's shared answer may be
 SEEN_EVERY = 20.0  # seconds between presence marks of one polling phone (as the Flask view)
 FLUSH_EVERY = 1.0  # seconds between batched presence marks
@@ -58,6 +64,25 @@ HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"same-origin"),
 ]
+
+
+class BadPoll(ValueError):
+    """A ``?poll=`` that cannot name a poll: answered 400 with :data:`BAD_POLL`."""
+
+
+def remembered_poll(query: str, cookie: str) -> str:
+    """The poll a phone remembers: its script's ``?poll=``, else its ``cyoa_poll`` cookie.
+
+    The script draws an opening from the feed, so no page load sets the cookie; it names the
+    poll it saw open instead (docs/http.md, "The live feed"). An invalid cookie is ignored as
+    before; an invalid ``?poll=`` raises :class:`BadPoll`.
+    """
+    values = parse_qs(query, keep_blank_values=True).get(POLL_PARAM) if query else None
+    if values is None:
+        return cookie if keys.valid_id(cookie) else ""
+    if len(values) != 1 or (values[0] and not keys.valid_id(values[0])):
+        raise BadPoll(BAD_POLL)
+    return values[0]
 
 
 def shared_view(store: VoteStore, talk: str, last_poll: str = "") -> dict[str, Any]:
@@ -179,8 +204,13 @@ class LiveFeed:
             return voter
         if voter:
             self.remember(voter)
-        last = jar.get(LAST_POLL_COOKIE, "")
-        last = last if keys.valid_id(last) else ""
+        try:
+            last = remembered_poll(
+                scope.get("query_string", b"").decode("latin-1"), jar.get(LAST_POLL_COOKIE, "")
+            )
+        except BadPoll:
+            await bad_request(send, BAD_POLL)
+            return None
         try:
             snapshot = await self.snapshot(last)
         except Exception:  # Redis down or slow: what the Flask view would answer
@@ -254,6 +284,17 @@ def if_none_match(scope: dict[str, Any]) -> str:
         if key.lower() == b"if-none-match":
             return value.decode("latin-1")
     return ""
+
+
+async def bad_request(send: Send, message: str) -> None:
+    body = json.dumps({"error": message}).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"cache-control", b"no-store"),
+    ]
+    await send({"type": "http.response.start", "status": 400, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def unavailable(send: Send) -> None:

@@ -1,7 +1,11 @@
 /* The audience page, upgraded: live updates and votes without reloading.
    Without this file the page still works (plain form posts and a self-refresh). The server
-   renders every structure; this script only swaps the page when a poll opens or closes and
-   updates choices and counts in place, so focus and screen readers are not disturbed. */
+   renders every structure: the page, and <template>s of each state from the same markup.
+   When a poll opens or closes this script draws it from the feed's answer with those
+   templates (no page load: a room of phones fetching the page at once queued the votes
+   behind it, bench/README.md "Rooms"), and updates choices and counts in place, so focus
+   and screen readers are not disturbed. It fetches the page only when it must: its cookie
+   or CSRF token was refused, or the feed says something it cannot draw. */
 (function () {
   "use strict";
   if (!window.fetch || !window.DOMParser) return;
@@ -13,6 +17,13 @@
   var timer = null, failures = 0, inflight = false;
   var deadline = null, clock = null, asked = false; /* the open poll's time limit */
   var current = JSON.parse(document.getElementById("live").textContent);
+  /* The page's templates of each state, rendered by the server from the page's own macros
+     (audience.html) and put on the next line when it serves this file (audience.py). */
+  var DRAWN = "";
+  var drawn = null; /* DRAWN, parsed at the first draw */
+  /* The poll this phone last saw open: the feed shows it as closed, with its results, once
+     nothing is open (the page's cyoa_poll cookie does the same for a page load). */
+  var remembered = current.poll ? current.poll.id : "";
 
   function $(id) { return document.getElementById(id); }
   function text(el, value) { if (el && el.textContent !== value) el.textContent = value; }
@@ -73,23 +84,129 @@
     text(section.querySelector(".total span"), r.total === 1 ? "vote" : "votes");
   }
 
+  function tell(d) {
+    if (d.status === "open") announce("Voting is open: " + d.poll.question);
+    else if (d.status === "closed") announce("Voting has closed.");
+    else if (d.status === "end") announce("The end. This page links to the whole story.");
+    else announce("Waiting for the next decision.");
+  }
+
   function swapPage(d, quiet) {
-    /* A poll opened or closed (or the cookie expired): take the server's fresh page. */
+    /* The cookie or CSRF token was refused, or the feed says what no template draws: take
+       the server's fresh page (a new cookie and token; its own view of the talk). */
     return fetch(PAGE, { credentials: "same-origin", cache: "no-store" })
       .then(function (res) { if (!res.ok) throw res; return res.text(); })
       .then(function (html) {
         var doc = new DOMParser().parseFromString(html, "text/html");
         var fresh = doc.getElementById("app"), meta = doc.querySelector("meta[name=csrf]");
+        var live = doc.getElementById("live");
         if (!fresh) return;
         $("app").replaceWith(document.importNode(fresh, true));
         if (meta) document.querySelector("meta[name=csrf]").content = meta.content;
         document.title = doc.title;
-        if (quiet) return;
-        if (d.status === "open") announce("Voting is open: " + d.poll.question);
-        else if (d.status === "closed") announce("Voting has closed.");
-        else if (d.status === "end") announce("The end. This page links to the whole story.");
-        else announce("Waiting for the next decision.");
+        if (live) {
+          current = JSON.parse(live.textContent);
+          if (current.poll) remembered = current.poll.id;
+          countdown(current);
+        }
+        if (!quiet) tell(d);
       });
+  }
+
+  function clone(name) {
+    /* A template's copy; its form controls' names are data-field there (audience.html). */
+    if (!drawn) {
+      drawn = document.createElement("template");
+      drawn.innerHTML = DRAWN;
+    }
+    var template = drawn.content ? drawn.content.getElementById("draw-" + name) : null;
+    if (!template || !template.content) return null;
+    var copy = template.content.cloneNode(true), named = copy.querySelectorAll("[data-field]");
+    for (var i = 0; i < named.length; i++) {
+      named[i].setAttribute("name", named[i].getAttribute("data-field"));
+      named[i].removeAttribute("data-field");
+    }
+    return copy;
+  }
+
+  function smsKeys(count) {
+    /* " 1, 2 or 3": the digits a text may hold, as the server writes them. */
+    var keys = document.createDocumentFragment();
+    for (var i = 1; i <= count; i++) {
+      keys.appendChild(document.createTextNode(" "));
+      var b = document.createElement("b");
+      b.textContent = String(i);
+      keys.appendChild(b);
+      if (i < count - 1) keys.appendChild(document.createTextNode(","));
+      else if (i === count - 1) keys.appendChild(document.createTextNode(" or"));
+    }
+    return keys;
+  }
+
+  function fillPoll(view, d) {
+    /* The question, a button and a result row per option, from the row templates. */
+    var poll = d.poll, results = d.results, i;
+    text(view.querySelector("#question"), poll.question);
+    var note = view.querySelector(".hidden-note");
+    if (note && !poll.hide_results) note.remove();
+    var timer = view.querySelector("#countdown");
+    if (timer && (poll.closes_in === null || poll.closes_in === undefined)) timer.remove();
+    var form = view.querySelector("form.choices");
+    if (form) {
+      form.elements.poll.value = poll.id;
+      form.elements.csrf.value = document.querySelector("meta[name=csrf]").content;
+      for (i = 0; i < poll.options.length; i++) {
+        var button = clone("choice").querySelector("button");
+        button.value = poll.options[i].key;
+        text(button.querySelector(".num"), String(i + 1));
+        text(button.querySelector(".label"), poll.options[i].label);
+        form.appendChild(button);
+      }
+    }
+    var list = view.querySelector("#results ul");
+    for (i = 0; i < poll.options.length; i++) {
+      var row = clone("result").querySelector("li"), key = poll.options[i].key;
+      row.setAttribute("data-key", key);
+      var name = row.querySelector(".rl");
+      name.insertBefore(document.createTextNode(poll.options[i].label), name.firstChild);
+      if (!results || results.winner !== key) {
+        row.removeAttribute("class"); /* "winner", the template's only class */
+        row.querySelector(".win").remove();
+      }
+      list.appendChild(row);
+    }
+    var keys = view.querySelector(".sms .keys");
+    if (keys) keys.appendChild(smsKeys(poll.options.length));
+  }
+
+  function fillEnd(view, end) {
+    var link = view.querySelector(".story-link");
+    text(view.querySelector(".ending-name"), end.ending);
+    text(view.querySelector(".story-title"), end.title);
+    /* the server's own path; anything else would be a link off the vote server */
+    link.setAttribute("href", /^\/[^\/\\]/.test(end.url || "") ? end.url : "/story/");
+  }
+
+  function draw(d) {
+    /* Draw the state the feed describes from the page's templates; false when it cannot
+       (then the page is fetched). The phone's choice stays when the same poll closes. */
+    var polled = d.status === "open" || d.status === "closed";
+    var described = polled ? Boolean(d.poll && d.poll.options)
+      : d.status === "end" ? Boolean(d.end) : d.status === "waiting";
+    var view = described ? clone(d.status) : null;
+    if (!view || (polled && !(clone("choice") && clone("result")))) return false;
+    if (polled) fillPoll(view, d);
+    else if (d.status === "end") fillEnd(view, d.end);
+    var app = $("app"), samePoll = polled && app.dataset.key.split(":")[1] === d.poll.id;
+    while (app.firstChild) app.removeChild(app.firstChild);
+    app.appendChild(view);
+    app.dataset.key = keyOf(d);
+    if (!samePoll) app.dataset.choice = "";
+    d.choice = app.dataset.choice;
+    document.title = d.status === "open" ? "Vote: " + d.poll.question
+      : d.status === "end" ? "The end" : "Vote";
+    tell(d);
+    return true;
   }
 
   function showLeft() {
@@ -124,14 +241,19 @@
     /* The feed is the same for every phone: this phone's choice is its own, kept on the page
        (the server renders it; a vote sets it). */
     if (d.choice === undefined) d.choice = $("app").dataset.choice || "";
+    if (d.status === "open" && d.poll) remembered = d.poll.id;
     current = d;
+    if (keyOf(d) !== $("app").dataset.key && !draw(d)) {
+      countdown(d);
+      return swapPage(d).then(showLeft);
+    }
     countdown(d);
-    if (keyOf(d) !== $("app").dataset.key) return swapPage(d).then(showLeft);
     update(d);
   }
 
   function refresh() {
-    return fetch(LIVE, { credentials: "same-origin", headers: { Accept: "application/json" } })
+    var url = remembered ? LIVE + "?poll=" + encodeURIComponent(remembered) : LIVE;
+    return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (res) { if (!res.ok) throw res; return res.json(); })
       .then(function (d) { failures = 0; return apply(d); });
   }
@@ -180,7 +302,8 @@
           if ($("confirm")) $("confirm").focus(); /* a screen reader reads what was counted */
           return tick();
         }
-        if (res.status === 403) {
+        if (res.status === 403 && (data.code === "expired" || !data.code)) {
+          /* the cookie or CSRF token was refused: a fresh page brings new ones */
           return swapPage(current, true).then(function () { flash("error", message); });
         }
         flash("error", message);
