@@ -258,8 +258,18 @@ def test_the_feed_through_nginx_is_the_same_from_both_servers(room):
     assert json.loads(closed["a"])["results"]["winner"] == "1"
     wait_until(lambda: feed() == ("cache", closed["a"]), "nginx's cache to say closed")
     stranger = ProbedPhone(room.url, address(7))  # never saw the poll: nothing to show
-    status, body = stranger.request("GET", "/api/live")
-    assert status == 200 and json.loads(body)["status"] == "waiting"
+
+    def strangers_feed() -> tuple[str, str]:
+        status, body = stranger.request("GET", "/api/live")
+        assert status == 200
+        return room.answered_by(stranger.last_probe), json.loads(body)["status"]
+
+    assert strangers_feed()[1] == "waiting"
+    wait_until(lambda: strangers_feed() == ("cache", "waiting"), "nginx's cache to hold it")
+    # The page's script names the poll it saw open (no cookie): never the stranger's answer.
+    named = ProbedPhone(room.url, address(8))
+    status, body = named.request("GET", "/api/live?poll=way")
+    assert status == 200 and json.loads(body)["status"] == "closed", body
 
 
 def test_the_presenters_phone_count_counts_the_phones_of_both_servers(room):
