@@ -58,7 +58,7 @@ FLUSH_EVERY = 1.0  # seconds between batched presence marks
 HEADERS = [
     (b"content-type", b"application/json"),
     # Every phone revalidates (ETag) at every poll; no shared cache may answer it for the
-    # origin (a deployment's own nginx may: deploy/cyoa-vote.nginx keys it by the cookie).
+    # origin (a deployment's own nginx may: deploy/cyoa-vote.nginx keys it by the poll).
     (b"cache-control", b"no-cache"),
     (b"vary", b"Cookie"),
     (b"x-content-type-options", b"nosniff"),

@@ -143,6 +143,14 @@ TALK_QUERY = {
     "description": "Another talk than the current one.",
 }
 POLL_PATH = {"name": "poll", "in": "path", "required": True, "schema": ID, "example": "p"}
+POLL_QUERY = {
+    "name": "poll",
+    "in": "query",
+    "required": False,
+    "schema": {"type": "string", "pattern": "^(?:[A-Za-z0-9][A-Za-z0-9_.-]{0,63})?$"},
+    "description": "The poll the page's script saw open (it draws openings itself, so no "
+    "page load sets the cyoa_poll cookie); it wins over the cookie. Given twice: 400.",
+}
 SECURED = [{"presenter": []}]
 # Response bodies: schemathesis checks every answer of the running server against these.
 VOTE_OK = {
@@ -363,10 +371,11 @@ def openapi_document() -> dict[str, Any]:
             "/api/live": {
                 "get": {
                     "summary": "The open poll as this phone sees it",
+                    "parameters": [POLL_QUERY],
                     "responses": {
                         "200": _json(LIVE, "Live state"),
                         "304": {"description": "Not changed since the phone's ETag"},
-                        **_errors(503),
+                        **_errors(400, 503),
                     },
                 }
             },
