@@ -29,8 +29,11 @@ from cyoa.voteserver.settings import Config
 DEFAULT_THREADS = 2
 # Connections one worker holds at once (granian's "backpressure"; it stops accepting above
 # it). Each waiting client costs the event loop little, so a thousand phones on a bad
-# network, or a slowloris, must not fill it before CYOA_CLIENT_TIMEOUT ends them.
-CONNECTIONS_PER_WORKER = 4096
+# network, or a slowloris, must not fill it before CYOA_CLIENT_TIMEOUT ends them. A phone
+# holds one or two (its feed, its vote): at 4,096 a room of 7,000 phones queued in the
+# accept backlog and the presenter's own calls with them (bench/README.md, "Rooms").
+MAX_CONNECTIONS_PER_WORKER = 16384
+FILES_KEPT = 256  # descriptors a worker keeps for itself: Redis, logs, the app's files
 
 WSGIApp = Callable[..., Any]
 
@@ -54,11 +57,24 @@ def granian_options(config: Config) -> dict[str, Any]:
         "http1_settings": HTTP1Settings(header_read_timeout=int(config.client_timeout * 1000)),
         "websockets": False,
         "backlog": 2048,
-        "backpressure": CONNECTIONS_PER_WORKER,
+        "backpressure": connections_per_worker(),
         "respawn_failed_workers": True,
         "log_level": LogLevels.warning,
         "workers_kill_timeout": 10,
     }
+
+
+def connections_per_worker() -> int:
+    """As many connections as a worker can open files for, up to the maximum: past its
+    open-files limit a worker would fail to accept (EMFILE) instead of queueing politely."""
+    try:
+        import resource
+    except ImportError:
+        return MAX_CONNECTIONS_PER_WORKER
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return MAX_CONNECTIONS_PER_WORKER
+    return max(64, min(MAX_CONNECTIONS_PER_WORKER, soft - FILES_KEPT))
 
 
 def raise_open_files_limit() -> None:
