@@ -4,14 +4,13 @@ real vote server over real HTTP, and the real Deck is checked to offer all of it
 
 from __future__ import annotations
 
-import ast
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 from conftest import PRESENTER_TOKEN
+from deck_protocols import deck_members_used, protocol_members
 from werkzeug.serving import make_server
 
 from cyoa.deck import Deck, VoteClient, load_story
@@ -20,31 +19,11 @@ from cyoa.deck.machine import Talk
 from cyoa.deck.sync import Sync, SyncedDeck
 from cyoa.story.model import Story
 
-MEMBERS = set(SyncedDeck.__annotations__) | {
-    name for name, value in vars(SyncedDeck).items() if callable(value) and name[0] != "_"
-}
-
-
-def deck_members_used() -> set[str]:
-    """Every ``deck.X`` and ``self.deck.X`` that sync.py reads or writes."""
-    tree = ast.parse(Path(sync_module.__file__).read_text())
-    used = set()
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.Attribute):
-            continue
-        owner = node.value
-        if (isinstance(owner, ast.Name) and owner.id == "deck") or (
-            isinstance(owner, ast.Attribute)
-            and owner.attr == "deck"
-            and isinstance(owner.value, ast.Name)
-            and owner.value.id == "self"
-        ):
-            used.add(node.attr)
-    return used
+MEMBERS = protocol_members(SyncedDeck)
 
 
 def test_the_loop_uses_nothing_of_a_deck_beyond_the_protocol():
-    assert deck_members_used() == MEMBERS
+    assert deck_members_used(sync_module) == MEMBERS
 
 
 def test_the_real_deck_offers_every_member_of_the_protocol():

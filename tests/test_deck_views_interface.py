@@ -5,12 +5,11 @@ alone): :class:`~cyoa.deck.views.ShownDeck` for the projector's slide view and
 
 from __future__ import annotations
 
-import ast
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import ipywidgets as w
 import pytest
+from deck_protocols import deck_members_used, protocol_members
 
 from cyoa.deck import Deck, load_story
 from cyoa.deck import presenter_view as presenter_module
@@ -21,43 +20,16 @@ from cyoa.deck.views import ShownDeck, SlideView
 from cyoa.story.model import Story
 
 
-def members(protocol: type) -> set[str]:
-    names: set[str] = set()
-    for klass in protocol.__mro__:
-        if klass is object or klass.__name__ == "Protocol" or klass.__module__ == "typing":
-            continue
-        names |= set(getattr(klass, "__annotations__", {}))
-        names |= {n for n, v in vars(klass).items() if callable(v) and not n.startswith("_")}
-    return names
-
-
-def deck_members_used(module) -> set[str]:
-    """Every ``deck.X`` and ``self.deck.X`` the module reads or calls."""
-    used = set()
-    for node in ast.walk(ast.parse(Path(module.__file__).read_text())):
-        if not isinstance(node, ast.Attribute):
-            continue
-        owner = node.value
-        if (isinstance(owner, ast.Name) and owner.id == "deck") or (
-            isinstance(owner, ast.Attribute)
-            and owner.attr == "deck"
-            and isinstance(owner.value, ast.Name)
-            and owner.value.id == "self"
-        ):
-            used.add(node.attr)
-    return used
-
-
 @pytest.mark.parametrize(
     ("module", "protocol"), [(views_module, ShownDeck), (presenter_module, PresentedDeck)]
 )
 def test_each_view_uses_nothing_of_a_deck_beyond_its_protocol(module, protocol) -> None:
-    assert deck_members_used(module) == members(protocol)
+    assert deck_members_used(module) == protocol_members(protocol)
 
 
 def test_the_real_deck_offers_both_protocols() -> None:
     deck = Deck(load_story(), None)
-    assert {name for name in members(PresentedDeck) if not hasattr(deck, name)} == set()
+    assert {name for name in protocol_members(PresentedDeck) if not hasattr(deck, name)} == set()
     assert deck.controller.theme in ("dark", "light")
 
 

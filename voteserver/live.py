@@ -287,23 +287,23 @@ def if_none_match(scope: dict[str, Any]) -> str:
 
 
 async def bad_request(send: Send, message: str) -> None:
+    await send_error(send, 400, message)
+
+
+async def unavailable(send: Send) -> None:
+    await send_error(send, 503, REDIS_DOWN, [(b"retry-after", b"2")])
+
+
+async def send_error(
+    send: Send, status: int, message: str, more: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    """A JSON ``{error}`` answer that no cache keeps, as the Flask views give it."""
     body = json.dumps({"error": message}).encode()
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
+        *(more or []),
         (b"cache-control", b"no-store"),
     ]
-    await send({"type": "http.response.start", "status": 400, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-
-
-async def unavailable(send: Send) -> None:
-    body = json.dumps({"error": REDIS_DOWN}).encode()
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-        (b"retry-after", b"2"),
-        (b"cache-control", b"no-store"),
-    ]
-    await send({"type": "http.response.start", "status": 503, "headers": headers})
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

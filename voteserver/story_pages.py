@@ -27,12 +27,11 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, abort, current_app, redirect, render_template
 
-from cyoa.story.checker import check_story, errors
 from cyoa.story.export import STATIC_FILES, TEMPLATES, site_pages
-from cyoa.story.loader import STORY_FILE, default_story_path, load_story, scene_files
+from cyoa.story.loader import STORY_FILE, default_story_path, scene_files
 from cyoa.story.model import Scene, Story
-from cyoa.story.problems import StoryError
 from cyoa.story.results import ResultsError, results_from_export
+from cyoa.story.verdict import checked
 from cyoa.voteserver.extensions import config_of, get_store
 from cyoa.voteserver.logs import server_logger
 from cyoa.voteserver.store import TalkState
@@ -101,15 +100,11 @@ class StoryFiles:
         marks = fingerprint(self.folder)
         if marks in (self.loaded, self.refused):
             return
-        try:
-            story = load_story(self.folder)
+        story, problems = checked(self.folder)  # never raises: a bug is one more line
+        if self.story is None and story is not None:
             # an edit must also check (its pages link every goto); the first load need not,
             # as before reloads: a story with a checker error still had its end pages
-            problems = [] if self.story is None else [str(p) for p in errors(check_story(story))]
-        except StoryError as error:
-            problems = [str(p) for p in errors(error.problems) or error.problems]
-        except Exception as error:  # a bug reading the story must never become a 500
-            problems = [f"{type(error).__name__}: {error}"]
+            problems = []
         if problems:
             self.refused = marks
             more = f" (and {len(problems) - 1} more: cyoa check lists them)" if problems[1:] else ""

@@ -110,7 +110,8 @@ class Deck:
         save, and a story that fails here gives a deck showing why, not a dead kernel.
         """
         from cyoa.deck.client import VoteClient
-        from cyoa.deck.reload import checked, placeholder
+        from cyoa.deck.reload import placeholder
+        from cyoa.story.verdict import checked
 
         skip_slow_imports()
         watching = os.environ.get("CYOA_WATCH") == "1"
