@@ -70,3 +70,31 @@ def test_schemathesis_finds_no_server_error(start_server, tmp_path):
     assert result.returncode == 0, output[-4000:]
     ran = re.search(r"(\d+) generated, (\d+) passed", output)
     assert ran and ran.group(1) == ran.group(2) and int(ran.group(1)) >= 100, output[-2000:]
+
+
+def test_an_oversized_body_gets_a_documented_refusal_on_every_operation(start_server):
+    """The front refuses a body over CYOA_MAX_BODY before any view: every operation that takes
+    a body lists that 413, with the JSON error the front sends (a fuzzer found one that did
+    not)."""
+    from jsonschema import Draft7Validator
+
+    from cyoa.voteserver.openapi import openapi_document
+
+    server = start_server()
+    auth = {"Authorization": f"Bearer {PRESENTER_TOKEN}"}
+    oversized = b"x" * (1 << 20)  # over CYOA_MAX_BODY, and over /sms's larger limit too
+    checked = []
+    for path, operations in openapi_document()["paths"].items():
+        for method, operation in operations.items():
+            if "requestBody" not in operation:
+                continue
+            url = server.url + re.sub(r"\{[^}]+\}", "p", path)
+            answer = requests.request(method, url, data=oversized, headers=auth, timeout=10)
+            documented = operation["responses"].get(str(answer.status_code))
+            assert answer.status_code == 413, (method, path, answer.status_code)
+            assert documented is not None, f"{method} {path}: 413 is not documented"
+            schema = documented["content"]["application/json"]["schema"]
+            assert not list(Draft7Validator(schema).iter_errors(answer.json())), answer.text
+            assert "over" in answer.json()["error"]
+            checked.append(f"{method} {path}")
+    assert {"put /api/polls/{poll}", "post /vote", "post /sms"} <= set(checked)
