@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import multiprocessing
 import os
 import random
@@ -252,6 +253,7 @@ class Plan:
     change_share: float
     seed: int
     script: str  # the audience.js whose cadence the phones follow
+    light: list[tuple[int, str]] = field(default_factory=list)  # light phones: number, cookie
 
 
 @dataclass
@@ -481,6 +483,45 @@ class Phone:
         return build_request("POST", "/sms", self.host, headers, urlencode(params).encode())
 
 
+class LightPhone(Phone):
+    """A phone whose feed wrk polls (bench/room.lua): here it only joins and votes.
+
+    It loads the page with the cookie the bench signed for it (wrk's feed requests carry the
+    same one), and votes as a full phone would once it could have seen the opening: at the
+    presenter's call plus its feed's next ask (up to one cadence) plus its thought. One
+    socket (its page, votes and the script's refresh after a web vote); wrk holds the feed's.
+    """
+
+    def __init__(
+        self, number: int, cookie: str, plan: Plan, cadence: Cadence, tally: Tally
+    ) -> None:
+        super().__init__(number, plan, cadence, tally)
+        self.votes = self.conn
+        name, _, value = cookie.partition("=")
+        self.jar = {name: value}
+
+    def seen(self, key: str) -> None:
+        """Reach is timed on the full phones; a light phone's one refresh is not a sample."""
+
+    async def run(self) -> None:
+        plan = self.plan
+        join_at = plan.join_start + (plan.join_end - plan.join_start) * self.rng.random()
+        await asyncio.sleep(max(0.0, join_at - time.time()))
+        if not await self.load_page("page (join)"):
+            return
+        self.tally.joined += 1
+        while SHARED["opened"].value == float("inf"):
+            if time.time() >= SHARED["stop"].value:
+                break
+            await asyncio.sleep(0.1)
+        else:
+            await asyncio.sleep(self.rng.uniform(0, self.cadence.fast * 1.2 / 1000))
+            self.decide(plan.poll)
+        for task in self.tasks:
+            await task
+        self.conn.close()
+
+
 def phone_address(number: int) -> str:
     """Phone ``number``'s loopback address: 127.0.<5 + n // 250>.<1 + n % 250>."""
     return f"127.0.{5 + number // 250}.{1 + number % 250}"
@@ -498,6 +539,7 @@ async def simulate(plan: Plan) -> Tally:
     cadence = Cadence.from_script(Path(plan.script))
     tally = Tally()
     phones = [Phone(plan.first + i, plan, cadence, tally) for i in range(plan.count)]
+    phones += [LightPhone(n, cookie, plan, cadence, tally) for n, cookie in plan.light]
     await asyncio.gather(*(phone.run() for phone in phones))
     return tally
 
@@ -549,6 +591,8 @@ def run_room(
         {"question": "Which way?", "options": OPTIONS},
     )
     time.sleep(1.1)  # workers remember the current talk for a second
+    full = min(phones, args.full)  # the rest are light: wrk polls their feeds
+    light = light_cookies(env["CYOA_SECRET_KEY"], full, phones)
     procs = min(args.procs, phones)
     now = time.time() + 1.0 + phones / 20000  # time for the load processes to start
     join_end = now + args.join
@@ -556,15 +600,16 @@ def run_room(
     close_at = open_at + args.vote_window
     context = multiprocessing.get_context("fork")
     SHARED["stop"] = context.Value("d", float("inf"))
+    SHARED["opened"] = context.Value("d", float("inf"))
     SHARED["decided"] = context.Value("i", 0)
     results: Any = context.Queue()
     workers = []
     for n in range(procs):
-        first, count = n * phones // procs, (n + 1) * phones // procs - n * phones // procs
+        first, count = n * full // procs, (n + 1) * full // procs - n * full // procs
         plan = Plan(
             "127.0.0.1", port, env["CYOA_PUBLIC_URL"], env["TWILIO_AUTH_TOKEN"], poll,
             first, count, now, join_end, args.vote_window, args.sms_share,
-            args.change_share, args.seed + n, str(script(args)),
+            args.change_share, args.seed + n, str(script(args)), light[n::procs],
         )  # fmt: skip
         process = context.Process(target=load_process, args=(plan, results), daemon=True)
         process.start()
@@ -572,9 +617,16 @@ def run_room(
 
     groups = {server.process.pid}
     marks = (cpu_ticks(groups, set()), machine_busy(), time.monotonic())
+    feeds = None
+    if light:  # once the light phones have loaded their page, until the room is over
+        time.sleep(max(0.0, join_end - time.time()))
+        seconds = math.ceil(args.settle + args.vote_window + args.after) + 5
+        cadence = Cadence.from_script(script(args))
+        feeds = LightFeeds(port, [cookie for _, cookie in light], cadence.fast, seconds)
     time.sleep(max(0.0, open_at - time.time()))
     opened = time.time()
     failed = deck_call(server.url, "POST", f"/api/polls/{poll}/open?talk={talk}")
+    SHARED["opened"].value = time.time()
     presenter_s = [time.time() - opened]
     time.sleep(max(0.0, close_at - time.time()))
     if args.close_after_votes:  # the smoke test: every phone has decided, however slowly
@@ -589,12 +641,15 @@ def run_room(
     tallies = [results.get(timeout=args.after + 120) for _ in workers]
     for process in workers:
         process.join(timeout=10)
+    if feeds is not None:
+        tallies.append(feeds.tally())
     after = (cpu_ticks(groups, set()), machine_busy(), time.monotonic())
     server_cpu, busy, wall = (b - a for a, b in zip(marks, after, strict=True))
     final = presenter(server.url, "GET", f"/api/polls/{poll}?talk={talk}")
     room = verdict(
-        phones, tallies, final, opened, closed, poll, server_cpu, busy, wall, stop - join_end
-    )
+        phones, full, tallies, final, opened, closed, poll, server_cpu, busy, wall,
+        stop - join_end,
+    )  # fmt: skip
     room["presenter_s"] = [round(s, 3) for s in presenter_s]  # the deck's open and close calls
     if failed:  # the deck's call got no answer within a minute: the room failed
         room["sustained"] = False
@@ -602,6 +657,55 @@ def run_room(
         for what in failed:
             room["error_kinds"][what] = room["error_kinds"].get(what, 0) + 1
     return room
+
+
+def light_cookies(secret: str, first: int, end: int) -> list[tuple[int, str]]:
+    """Phones ``first`` .. ``end - 1``, light: each one's number and signed voter cookie."""
+    from cyoa.voteserver import voters
+
+    return [
+        (n, f"{voters.COOKIE_NAME}={voters.sign_voter(secret, f'w{n:012d}')}")
+        for n in range(first, end)
+    ]
+
+
+class LightFeeds:
+    """wrk polling the light phones' feeds (bench/room.lua), one connection per phone."""
+
+    def __init__(self, port: int, cookies: list[str], fast_ms: float, seconds: int) -> None:
+        if not shutil.which("wrk"):
+            raise SystemExit("wrk is not installed (apt-get install wrk): it polls the feeds")
+        self.folder = Path(tempfile.mkdtemp(prefix="cyoa-room-wrk-"))
+        (self.folder / "cookies").write_text("\n".join(cookies) + "\n")
+        self.out = (self.folder / "out").open("w+")
+        self.process = subprocess.Popen(
+            ["wrk", "-t", "1", "-c", str(len(cookies)), "-d", f"{seconds}s",
+             "--timeout", f"{TIMEOUT:g}s", "-s", str(ROOT / "bench" / "room.lua"),
+             f"http://127.0.0.1:{port}/api/live", "--", str(self.folder / "cookies"),
+             str(int(fast_ms))],
+            stdout=self.out, stderr=subprocess.STDOUT, preexec_fn=raise_open_files,
+        )  # fmt: skip
+
+    def tally(self) -> tuple[dict, float]:
+        """What wrk saw, as a load process's tally, and its CPU seconds."""
+        _, status, usage = os.wait4(self.process.pid, 0)
+        self.process.returncode = os.waitstatus_to_exitcode(status)
+        self.out.seek(0)
+        text = self.out.read()
+        self.out.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
+        line = re.search(r"^WRK_RESULT (.*)$", text, re.M)
+        if line is None:
+            raise SystemExit(f"wrk said no result (exit {self.process.returncode}):\n{text}")
+        seen = json.loads(line.group(1))
+        tally = Tally()
+        tally.requests["live (wrk)"] = seen["requests"]
+        # p50 and p99 as wrk measured them, stood in for the requests they describe
+        tally.latency["live (wrk)"] = [seen["p50_ms"] / 1000] * 49 + [seen["p99_ms"] / 1000] * 2
+        for what in ("connect", "read", "write", "status", "timeout"):
+            if seen[what]:
+                tally.errors[f"live (wrk): {what}"] = seen[what]
+        return tally.__dict__, usage.ru_utime + usage.ru_stime
 
 
 def deck_call(base: str, method: str, path: str) -> list[str]:
@@ -615,6 +719,7 @@ def deck_call(base: str, method: str, path: str) -> list[str]:
 
 def verdict(
     phones: int,
+    full: int,
     tallies: list[tuple[dict, float]],
     final: dict,
     opened: float,
@@ -627,7 +732,9 @@ def verdict(
 ) -> dict:
     """Merge what the load processes saw and compare it with the poll's tally.
 
-    ``steady``: the seconds during which every phone had joined (for the feed's rate).
+    ``steady``: the seconds during which every phone had joined (for the feed's rate);
+    ``full``: the phones simulated one by one, on which the reach is timed (the others are
+    light: wrk polls their feeds).
     """
     merged = Tally()
     load_cpu = 0.0
@@ -664,7 +771,7 @@ def verdict(
     extra = sum(max(0, counted.get(k, 0) - expected[k]) for k in expected)
     latency = {
         kind: {
-            "requests": len(values),
+            "requests": merged.requests.get(kind, len(values)),
             "p50_ms": round(percentile(values, 50) * 1000, 2),
             "p99_ms": round(percentile(values, 99) * 1000, 2),
         }
@@ -673,20 +780,21 @@ def verdict(
     votes = merged.latency.get("vote (web)", []) + merged.latency.get("vote (SMS)", [])
     vote_p99 = percentile(votes, 99) * 1000
     errors = sum(merged.errors.values())
-    live = merged.requests.get("live", 0)
+    live = merged.requests.get("live", 0) + merged.requests.get("live (wrk)", 0)
     ok = (
         merged.joined == phones
         and errors == 0
         and lost == 0
         and extra == 0
         and merged.votes_acknowledged == merged.votes_sent
-        and reach["open"]["phones"] == phones
-        and reach["close"]["phones"] == phones
+        and reach["open"]["phones"] == full
+        and reach["close"]["phones"] == full
         and max(reach["open"]["p95_s"], reach["close"]["p95_s"]) <= TARGET["reach_p95_s"]
         and vote_p99 < TARGET["vote_p99_ms"]
     )
     return {
         "phones": phones,
+        "full_phones": full,
         "sustained": ok,
         "joined": merged.joined,
         "votes_sent": merged.votes_sent,
@@ -829,6 +937,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--redis-url", default="", help="a Redis server instead of embedded")
     parser.add_argument("--workers", type=int, default=0, help="server workers (0: default)")
     parser.add_argument("--procs", type=int, default=2, help="load processes")
+    parser.add_argument(
+        "--full",
+        type=int,
+        default=2000,
+        help="phones simulated one by one (reach timed on them); wrk polls the rest's feeds",
+    )
     parser.add_argument("--join", type=float, default=10.0, help="seconds over which phones join")
     parser.add_argument("--settle", type=float, default=6.0, help="seconds of polling, then open")
     parser.add_argument("--vote-window", type=float, default=20.0, help="seconds the poll is open")
@@ -982,10 +1096,11 @@ def print_room(room: dict) -> None:
     lat = room["latency"]
     page = max(lat.get(k, {}).get("p99_ms", 0.0) for k in ("page (join)", "page (swap)"))
     cpu = room["cpu_cores"]
+    live = max(lat.get(k, {}).get("p99_ms", 0.0) for k in ("live", "live (wrk)"))
     print(
         f"{room['phones']:>7,}{'yes' if room['sustained'] else 'NO':>4}"
         f"{room['reach']['open']['p95_s']:>9.2f}s{room['reach']['close']['p95_s']:>9.2f}s"
-        f"{room['vote_p99_ms']:>8.1f}ms{lat.get('live', {}).get('p99_ms', 0.0):>8.1f}ms"
+        f"{room['vote_p99_ms']:>8.1f}ms{live:>8.1f}ms"
         f"{page:>8.1f}ms{room['live_per_s']:>8,.0f}{room['errors']:>8}{room['lost']:>6}"
         f"  {cpu['server']:.2f}/{cpu['load']:.2f}/{cpu['machine']:.2f}",
         flush=True,
