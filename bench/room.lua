@@ -1,6 +1,7 @@
 -- wrk script for bench/room.py: the live feeds of a room's "light" phones.
 --
 -- Usage: wrk -t 1 -c PHONES ... -s bench/room.lua URL -- COOKIES_FILE FAST_MS
+-- room.py starts one wrk per slice of the join, as that slice's phones have loaded the page.
 -- One wrk connection is one phone's keep-alive feed socket. Each asks GET /api/live, as the
 -- page's script does: Accept JSON, If-None-Match the last ETag, ?poll= the poll last seen
 -- open, then waits FAST_MS x 0.8-1.2 (delay(): wrk holds the connection idle meanwhile).
@@ -54,9 +55,13 @@ end
 
 function done(summary, latency, requests)
   local e = summary.errors
+  local quantiles = {} -- latency in ms at 1 %, 2 %, ... 100 %: room.py merges several wrk
+  for p = 1, 100 do
+    quantiles[p] = string.format("%.3f", latency:percentile(p) / 1000)
+  end
   io.write(string.format(
     'WRK_RESULT {"requests":%d,"connect":%d,"read":%d,"write":%d,"status":%d,' ..
-    '"timeout":%d,"p50_ms":%.3f,"p99_ms":%.3f}\n',
+    '"timeout":%d,"quantiles_ms":[%s]}\n',
     summary.requests, e.connect, e.read, e.write, e.status, e.timeout,
-    latency:percentile(50) / 1000, latency:percentile(99) / 1000))
+    table.concat(quantiles, ",")))
 end

@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import multiprocessing
 import os
 import random
@@ -253,7 +252,8 @@ class Plan:
     change_share: float
     seed: int
     script: str  # the audience.js whose cadence the phones follow
-    light: list[tuple[int, str]] = field(default_factory=list)  # light phones: number, cookie
+    # light phones: number, cookie, when it joins (wrk polls its feed from its slice's end)
+    light: list[tuple[int, str, float]] = field(default_factory=list)
 
 
 @dataclass
@@ -493,9 +493,10 @@ class LightPhone(Phone):
     """
 
     def __init__(
-        self, number: int, cookie: str, plan: Plan, cadence: Cadence, tally: Tally
+        self, number: int, cookie: str, join_at: float, plan: Plan, cadence: Cadence, tally: Tally
     ) -> None:
         super().__init__(number, plan, cadence, tally)
+        self.join_at = join_at
         self.votes = self.conn
         name, _, value = cookie.partition("=")
         self.jar = {name: value}
@@ -505,8 +506,7 @@ class LightPhone(Phone):
 
     async def run(self) -> None:
         plan = self.plan
-        join_at = plan.join_start + (plan.join_end - plan.join_start) * self.rng.random()
-        await asyncio.sleep(max(0.0, join_at - time.time()))
+        await asyncio.sleep(max(0.0, self.join_at - time.time()))
         if not await self.load_page("page (join)"):
             return
         self.tally.joined += 1
@@ -539,9 +539,21 @@ async def simulate(plan: Plan) -> Tally:
     cadence = Cadence.from_script(Path(plan.script))
     tally = Tally()
     phones = [Phone(plan.first + i, plan, cadence, tally) for i in range(plan.count)]
-    phones += [LightPhone(n, cookie, plan, cadence, tally) for n, cookie in plan.light]
-    await asyncio.gather(*(phone.run() for phone in phones))
+    phones += [LightPhone(*light, plan, cadence, tally) for light in plan.light]
+    await asyncio.gather(watch_lag(tally), *(phone.run() for phone in phones))
     return tally
+
+
+LAG = "load process lag"  # how late a load process's timers fire, in the latency table
+
+
+async def watch_lag(tally: Tally, every: float = 0.05) -> None:
+    """A load process that is short of CPU answers its phones late, and every time it
+    measures grows by that much: its own lag says whether a slow room is the server's."""
+    while time.time() < SHARED["stop"].value:
+        started = time.monotonic()
+        await asyncio.sleep(every)
+        tally.latency.setdefault(LAG, []).append(max(0.0, time.monotonic() - started - every))
 
 
 SHARED: dict[str, Any] = {}  # set before the load processes fork: the stop time, phones decided
@@ -592,10 +604,10 @@ def run_room(
     )
     time.sleep(1.1)  # workers remember the current talk for a second
     full = min(phones, args.full)  # the rest are light: wrk polls their feeds
-    light = light_cookies(env["CYOA_SECRET_KEY"], full, phones)
     procs = min(args.procs, phones)
     now = time.time() + 1.0 + phones / 20000  # time for the load processes to start
     join_end = now + args.join
+    light = light_phones(env["CYOA_SECRET_KEY"], full, phones, now, args.join)
     open_at = join_end + args.settle
     close_at = open_at + args.vote_window
     context = multiprocessing.get_context("fork")
@@ -617,12 +629,10 @@ def run_room(
 
     groups = {server.process.pid}
     marks = (cpu_ticks(groups, set()), machine_busy(), time.monotonic())
-    feeds = None
-    if light:  # once the light phones have loaded their page, until the room is over
-        time.sleep(max(0.0, join_end - time.time()))
-        seconds = math.ceil(args.settle + args.vote_window + args.after) + 5
-        cadence = Cadence.from_script(script(args))
-        feeds = LightFeeds(port, [cookie for _, cookie in light], cadence.fast, seconds)
+    feeds = LightFeeds(port, Cadence.from_script(script(args)).fast)
+    for start, cookies in light_slices(light, now, args.join):  # each slice once it joined
+        time.sleep(max(0.0, start - time.time()))
+        feeds.start(cookies, join_end + args.settle + args.vote_window + args.after - start)
     time.sleep(max(0.0, open_at - time.time()))
     opened = time.time()
     failed = deck_call(server.url, "POST", f"/api/polls/{poll}/open?talk={talk}")
@@ -641,7 +651,7 @@ def run_room(
     tallies = [results.get(timeout=args.after + 120) for _ in workers]
     for process in workers:
         process.join(timeout=10)
-    if feeds is not None:
+    if feeds.processes:
         tallies.append(feeds.tally())
     after = (cpu_ticks(groups, set()), machine_busy(), time.monotonic())
     server_cpu, busy, wall = (b - a for a, b in zip(marks, after, strict=True))
@@ -659,53 +669,99 @@ def run_room(
     return room
 
 
-def light_cookies(secret: str, first: int, end: int) -> list[tuple[int, str]]:
-    """Phones ``first`` .. ``end - 1``, light: each one's number and signed voter cookie."""
+SLICE_SECONDS = 5.0  # light phones join in slices this long; one wrk per slice
+
+
+def light_phones(
+    secret: str, first: int, end: int, join_start: float, join: float
+) -> list[tuple[int, str, float]]:
+    """Phones ``first`` .. ``end - 1``, light: number, signed voter cookie, time it joins.
+
+    They join in slices of the join window, each slice's phones spread across it, so that
+    wrk can start polling a slice's feeds when its phones have loaded the page: what the
+    room does, not ten thousand first feed requests at once at the end of the join.
+    """
     from cyoa.voteserver import voters
 
-    return [
-        (n, f"{voters.COOKIE_NAME}={voters.sign_voter(secret, f'w{n:012d}')}")
-        for n in range(first, end)
-    ]
+    count = end - first
+    slices = max(1, min(count, round(join / SLICE_SECONDS)))
+    width = join / slices
+    rng = random.Random(first * 7919 + end)
+    phones = []
+    for i, n in enumerate(range(first, end)):
+        at = join_start + (i % slices) * width + rng.random() * width
+        phones.append((n, f"{voters.COOKIE_NAME}={voters.sign_voter(secret, f'w{n:012d}')}", at))
+    return phones
+
+
+def light_slices(
+    light: list[tuple[int, str, float]], join_start: float, join: float
+) -> list[tuple[float, list[str]]]:
+    """(when wrk starts, the cookies it polls with) per slice of the join, in time order."""
+    if not light:
+        return []
+    slices = max(1, min(len(light), round(join / SLICE_SECONDS)))
+    width = join / slices
+    cookies: list[list[str]] = [[] for _ in range(slices)]
+    for _, cookie, at in light:
+        cookies[min(slices - 1, int((at - join_start) / width))].append(cookie)
+    return [(join_start + (k + 1) * width, c) for k, c in enumerate(cookies) if c]
 
 
 class LightFeeds:
-    """wrk polling the light phones' feeds (bench/room.lua), one connection per phone."""
+    """wrk polling the light phones' feeds (bench/room.lua): one connection per phone, one
+    wrk per slice of the join."""
 
-    def __init__(self, port: int, cookies: list[str], fast_ms: float, seconds: int) -> None:
+    def __init__(self, port: int, fast_ms: float) -> None:
+        self.port, self.fast_ms = port, fast_ms
+        self.folder: Path | None = None
+        self.processes: list[tuple[subprocess.Popen, Any]] = []
+
+    def start(self, cookies: list[str], seconds: float) -> None:
+        """Poll these phones' feeds for ``seconds`` from now."""
         if not shutil.which("wrk"):
             raise SystemExit("wrk is not installed (apt-get install wrk): it polls the feeds")
-        self.folder = Path(tempfile.mkdtemp(prefix="cyoa-room-wrk-"))
-        (self.folder / "cookies").write_text("\n".join(cookies) + "\n")
-        self.out = (self.folder / "out").open("w+")
-        self.process = subprocess.Popen(
-            ["wrk", "-t", "1", "-c", str(len(cookies)), "-d", f"{seconds}s",
+        if self.folder is None:
+            self.folder = Path(tempfile.mkdtemp(prefix="cyoa-room-wrk-"))
+        n = len(self.processes)
+        (self.folder / f"cookies{n}").write_text("\n".join(cookies) + "\n")
+        out = (self.folder / f"out{n}").open("w+")
+        process = subprocess.Popen(
+            ["wrk", "-t", "1", "-c", str(len(cookies)), "-d", f"{max(1, round(seconds))}s",
              "--timeout", f"{TIMEOUT:g}s", "-s", str(ROOT / "bench" / "room.lua"),
-             f"http://127.0.0.1:{port}/api/live", "--", str(self.folder / "cookies"),
-             str(int(fast_ms))],
-            stdout=self.out, stderr=subprocess.STDOUT, preexec_fn=raise_open_files,
+             f"http://127.0.0.1:{self.port}/api/live", "--", str(self.folder / f"cookies{n}"),
+             str(int(self.fast_ms))],
+            stdout=out, stderr=subprocess.STDOUT, preexec_fn=raise_open_files,
         )  # fmt: skip
+        self.processes.append((process, out))
 
     def tally(self) -> tuple[dict, float]:
-        """What wrk saw, as a load process's tally, and its CPU seconds."""
-        _, status, usage = os.wait4(self.process.pid, 0)
-        self.process.returncode = os.waitstatus_to_exitcode(status)
-        self.out.seek(0)
-        text = self.out.read()
-        self.out.close()
-        shutil.rmtree(self.folder, ignore_errors=True)
-        line = re.search(r"^WRK_RESULT (.*)$", text, re.M)
-        if line is None:
-            raise SystemExit(f"wrk said no result (exit {self.process.returncode}):\n{text}")
-        seen = json.loads(line.group(1))
-        tally = Tally()
-        tally.requests["live (wrk)"] = seen["requests"]
-        # p50 and p99 as wrk measured them, stood in for the requests they describe
-        tally.latency["live (wrk)"] = [seen["p50_ms"] / 1000] * 49 + [seen["p99_ms"] / 1000] * 2
-        for what in ("connect", "read", "write", "status", "timeout"):
-            if seen[what]:
-                tally.errors[f"live (wrk): {what}"] = seen[what]
-        return tally.__dict__, usage.ru_utime + usage.ru_stime
+        """What every wrk saw, as one load process's tally, and their CPU seconds."""
+        tally, cpu = Tally(), 0.0
+        for process, out in self.processes:
+            _, status, usage = os.wait4(process.pid, 0)
+            process.returncode = os.waitstatus_to_exitcode(status)
+            cpu += usage.ru_utime + usage.ru_stime
+            out.seek(0)
+            text = out.read()
+            out.close()
+            line = re.search(r"^WRK_RESULT (.*)$", text, re.M)
+            if line is None:
+                raise SystemExit(f"wrk said no result (exit {process.returncode}):\n{text}")
+            seen = json.loads(line.group(1))
+            kind = "live (wrk)"
+            tally.requests[kind] = tally.requests.get(kind, 0) + seen["requests"]
+            # its latency quantiles, each standing for 1 % of its requests (1 in 100 kept)
+            weight = max(1, seen["requests"] // 10000)
+            for value in seen["quantiles_ms"]:
+                tally.latency.setdefault(kind, []).extend([value / 1000] * weight)
+            for what in ("connect", "read", "write", "status", "timeout"):
+                if seen[what]:
+                    name = f"{kind}: {what}"
+                    tally.errors[name] = tally.errors.get(name, 0) + seen[what]
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+        return tally.__dict__, cpu
 
 
 def deck_call(base: str, method: str, path: str) -> list[str]:
@@ -816,6 +872,7 @@ def verdict(
             "machine": round(busy / wall, 2),
         },
         "server_us_per_request": round(server_cpu / max(1, sum(merged.requests.values())) * 1e6),
+        "lag_p99_ms": round(percentile(merged.latency.get(LAG, []), 99) * 1000, 1),
     }
 
 
@@ -936,6 +993,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--phones", default=DEFAULT_RAMP, help="room sizes to try, in order")
     parser.add_argument("--redis-url", default="", help="a Redis server instead of embedded")
     parser.add_argument("--workers", type=int, default=0, help="server workers (0: default)")
+    parser.add_argument("--threads", type=int, default=0, help="server threads (0: default)")
     parser.add_argument("--procs", type=int, default=2, help="load processes")
     parser.add_argument(
         "--full",
@@ -1019,6 +1077,8 @@ def bench(args: argparse.Namespace, work: Path) -> int:
     argv = [sys.executable, "-m", "cyoa", "serve", "--port", str(port), "--state-dir", str(state)]
     if args.workers:
         argv += ["--workers", str(args.workers)]
+    if args.threads:
+        argv += ["--threads", str(args.threads)]
     if args.nginx:  # phones and Twilio reach nginx; the presenter calls the server itself
         front_port = free_port()
         env["CYOA_PUBLIC_URL"] = f"http://127.0.0.1:{front_port}"
@@ -1085,7 +1145,7 @@ def bench(args: argparse.Namespace, work: Path) -> int:
 
 HEADER = (
     f"{'phones':>7}{'ok':>4}{'open p95':>10}{'close p95':>10}{'vote p99':>10}{'live p99':>10}"
-    f"{'page p99':>10}{'live/s':>8}{'errors':>8}{'lost':>6}  CPU server/load/machine"
+    f"{'page p99':>10}{'lag p99':>10}{'live/s':>8}{'errors':>8}{'lost':>6}  CPU server/load/machine"
 )
 
 
@@ -1101,7 +1161,7 @@ def print_room(room: dict) -> None:
         f"{room['phones']:>7,}{'yes' if room['sustained'] else 'NO':>4}"
         f"{room['reach']['open']['p95_s']:>9.2f}s{room['reach']['close']['p95_s']:>9.2f}s"
         f"{room['vote_p99_ms']:>8.1f}ms{live:>8.1f}ms"
-        f"{page:>8.1f}ms{room['live_per_s']:>8,.0f}{room['errors']:>8}{room['lost']:>6}"
+        f"{page:>8.1f}ms{room['lag_p99_ms']:>8.1f}ms{room['live_per_s']:>8,.0f}{room['errors']:>8}{room['lost']:>6}"
         f"  {cpu['server']:.2f}/{cpu['load']:.2f}/{cpu['machine']:.2f}",
         flush=True,
     )

@@ -149,6 +149,9 @@ def test_the_mechanisms_are_the_corrected_ones(shipped) -> None:
         "NOPASSWD: /usr/bin/systemctl reload app"
     )
     assert "sudo -n systemctl reload app" in deploy and "never `--daemon`" in deploy
+    # the script rewrites the nginx site and reloads nginx: the rules allow that too, no more
+    assert "NOPASSWD: /usr/sbin/nginx -t, /usr/bin/systemctl reload nginx" in deploy
+    assert "chown deployer: /etc/nginx/sites-available/app" in deploy
     assert "ExecReload=/bin/kill -HUP $MAINPID" in text("gunicorn")  # what `reload` sends
     assert "pg_read_all_data" in text("data") and "ALTER DEFAULT PRIVILEGES" in text("data")
     backups = shipped.scene("data-backups").body
@@ -176,4 +179,9 @@ def test_current_practice_is_on_the_launch_path(shipped) -> None:
         "error tracking",
         "uptime check",
     ]
+    queue, mail = (
+        shipped.scene(s).body + shipped.scene(s).notes for s in ("async-rq", "invites-email")
+    )
+    assert "Redis or Valkey" in queue
+    assert "reject bulk mail that fails SPF, DKIM" in mail  # refused, not only filed as spam
     assert [phrase for phrase in expected if phrase not in launch] == []
