@@ -63,6 +63,7 @@ from cyoa.voteserver import keys  # noqa: E402
 OPTIONS = [{"key": "1", "label": "Left"}, {"key": "2", "label": "Right"}]
 TARGET = {"reach_p95_s": 2.0, "vote_p99_ms": 100.0}  # --reach changes the first
 DEFAULT_RAMP = "1000,2000,4000,6000,8000,10000,12000,15000,20000"
+BURST_SECONDS = 10.0  # the decision's first seconds, whose CPU is reported on its own
 TIMEOUT = 10.0  # seconds a phone waits for an answer before it counts as failed
 
 
@@ -638,6 +639,16 @@ def run_room(
     failed = deck_call(server.url, "POST", f"/api/polls/{poll}/open?talk={talk}")
     SHARED["opened"].value = time.time()
     presenter_s = [time.time() - opened]
+    # the CPU in the decision's first seconds, when most votes come: the room's averages
+    # hide it under the quiet join
+    burst = (cpu_ticks(groups, set()), machine_busy(), time.monotonic())
+    time.sleep(max(0.0, min(close_at, opened + BURST_SECONDS) - time.time()))
+    burst = tuple(
+        b - a
+        for a, b in zip(
+            burst, (cpu_ticks(groups, set()), machine_busy(), time.monotonic()), strict=True
+        )
+    )
     time.sleep(max(0.0, close_at - time.time()))
     if args.close_after_votes:  # the smoke test: every phone has decided, however slowly
         deadline = time.time() + 120
@@ -658,9 +669,13 @@ def run_room(
     final = presenter(server.url, "GET", f"/api/polls/{poll}?talk={talk}")
     room = verdict(
         phones, full, tallies, final, opened, closed, poll, server_cpu, busy, wall,
-        stop - join_end,
+        stop - join_end + args.join / 2,
     )  # fmt: skip
     room["presenter_s"] = [round(s, 3) for s in presenter_s]  # the deck's open and close calls
+    room["cpu_cores_decision"] = {  # the first BURST_SECONDS after the opening
+        "server": round(burst[0] / burst[2], 2),
+        "machine": round(burst[1] / burst[2], 2),
+    }
     if failed:  # the deck's call got no answer within a minute: the room failed
         room["sustained"] = False
         room["errors"] += len(failed)
@@ -784,11 +799,12 @@ def verdict(
     server_cpu: float,
     busy: float,
     wall: float,
-    steady: float,
+    polling: float,
 ) -> dict:
     """Merge what the load processes saw and compare it with the poll's tally.
 
-    ``steady``: the seconds during which every phone had joined (for the feed's rate);
+    ``polling``: the seconds the average phone polled (it joins half-way through the join,
+    on average, and polls to the end), for the feed's rate;
     ``full``: the phones simulated one by one, on which the reach is timed (the others are
     light: wrk polls their feeds).
     """
@@ -864,7 +880,7 @@ def verdict(
         "reach": reach,
         "vote_p99_ms": round(vote_p99, 2),
         "latency": latency,
-        "live_per_s": round(live / steady, 1) if steady else 0.0,
+        "live_per_s": round(live / polling, 1) if polling else 0.0,
         "statuses": merged.statuses,
         "cpu_cores": {
             "server": round(server_cpu / wall, 2),
@@ -1028,7 +1044,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--cost-seconds", type=int, default=5)
     parser.add_argument("--cost-connections", type=int, default=32)
     parser.add_argument("--keep-going", action="store_true", help="try every size")
-    parser.add_argument("--tiny", action="store_true", help="one room of 24 phones, quickly")
+    parser.add_argument(
+        "--tiny", action="store_true", help="one room of 24 phones (8 light), quickly"
+    )
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
     TARGET["reach_p95_s"] = args.reach
@@ -1036,6 +1054,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.phones, args.procs, args.join, args.settle = "24", 1, 1.0, 1.0
         args.vote_window, args.after, args.keep_going = 6.0, 4.0, True
         args.sms_share = 0.25  # a few texts even among 24 phones
+        args.full = 16  # and 8 light phones, whose feeds wrk polls
         args.close_after_votes = True
     return args
 
@@ -1165,6 +1184,13 @@ def print_room(room: dict) -> None:
         f"  {cpu['server']:.2f}/{cpu['load']:.2f}/{cpu['machine']:.2f}",
         flush=True,
     )
+    burst = room.get("cpu_cores_decision")
+    if burst:
+        print(
+            f"        the decision's first {BURST_SECONDS:g} s: server {burst['server']:.2f} "
+            f"cores, machine {burst['machine']:.2f}",
+            flush=True,
+        )
     if room["error_kinds"]:
         print(f"        errors: {room['error_kinds']}", flush=True)
 
