@@ -258,7 +258,11 @@ def test_the_keys_drive_the_vote_and_the_numbers_show_phones_and_votes(
     for key, does in KEYS:
         assert f"{key} {does}" in " ".join(legend.split()), key
 
-    laptop.keyboard.press("ArrowRight")
+    laptop.keyboard.press("?")  # the legend's last key: every key, in a dialog
+    laptop.get_by_role("dialog", name="Keys").wait_for(state="visible")
+    laptop.keyboard.press("?")
+    laptop.get_by_role("dialog", name="Keys").wait_for(state="detached")
+    laptop.keyboard.press("PageDown")  # a clicker's "next", as the legend says
     shows(laptop, "now", "pick")
     text_of(laptop, ".cyoa-pv-live", "voting open")
     phone = browser.new_page(viewport={"width": 390, "height": 844})

@@ -31,8 +31,8 @@ RATE_WINDOW = 5.0  # seconds of tally reads behind the votes-per-second figure
 # (key shown, what it does); the deck's keys are in controller.js, the view's own in
 # presenter_keys.js.
 KEYS = (
-    ("→ Space", "next"),
-    ("←", "back"),
+    ("→ Space PgDn", "next"),
+    ("← PgUp", "back"),
     ("1–9", "pick option"),
     ("C", "close vote"),
     ("O", "reopen"),
@@ -45,6 +45,7 @@ KEYS = (
     ("J K", "scroll notes"),
     ("T", "theme"),
     ("F", "fullscreen"),
+    ("?", "all keys"),
 )
 
 
