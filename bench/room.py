@@ -350,13 +350,20 @@ class Phone:
     def seen(self, key: str) -> None:
         self.tally.seen.setdefault(key, []).append(time.time())
 
+    async def join(self, at: float) -> bool:
+        """Load the page at ``at`` (wall clock); False if the phone could not join."""
+        await asyncio.sleep(max(0.0, at - time.time()))
+        if not await self.load_page("page (join)"):
+            return False
+        self.tally.joined += 1
+        return True
+
     async def run(self) -> None:
         plan = self.plan
-        join_at = plan.join_start + (plan.join_end - plan.join_start) * self.rng.random()
-        await asyncio.sleep(max(0.0, join_at - time.time()))
-        if not await self.load_page("page (join)"):
+        if not await self.join(
+            plan.join_start + (plan.join_end - plan.join_start) * self.rng.random()
+        ):
             return
-        self.tally.joined += 1
         await self.poll_until()
         for task in self.tasks:
             await task
@@ -507,10 +514,8 @@ class LightPhone(Phone):
 
     async def run(self) -> None:
         plan = self.plan
-        await asyncio.sleep(max(0.0, self.join_at - time.time()))
-        if not await self.load_page("page (join)"):
+        if not await self.join(self.join_at):
             return
-        self.tally.joined += 1
         while SHARED["opened"].value == float("inf"):
             if time.time() >= SHARED["stop"].value:
                 break
@@ -608,7 +613,8 @@ def run_room(
     procs = min(args.procs, phones)
     now = time.time() + 1.0 + phones / 20000  # time for the load processes to start
     join_end = now + args.join
-    light = light_phones(env["CYOA_SECRET_KEY"], full, phones, now, args.join)
+    slices = light_slices(env["CYOA_SECRET_KEY"], full, phones, now, args.join)
+    light = [phone for _, slice_ in slices for phone in slice_]
     open_at = join_end + args.settle
     close_at = open_at + args.vote_window
     context = multiprocessing.get_context("fork")
@@ -629,10 +635,11 @@ def run_room(
         workers.append(process)
 
     groups = {server.process.pid}
-    marks = (cpu_ticks(groups, set()), machine_busy(), time.monotonic())
+    marks = cpu_sample(groups)
     feeds = LightFeeds(port, Cadence.from_script(script(args)).fast)
-    for start, cookies in light_slices(light, now, args.join):  # each slice once it joined
+    for start, slice_ in slices:  # each slice's feeds once its phones have joined
         time.sleep(max(0.0, start - time.time()))
+        cookies = [cookie for _, cookie, _ in slice_]
         feeds.start(cookies, join_end + args.settle + args.vote_window + args.after - start)
     time.sleep(max(0.0, open_at - time.time()))
     opened = time.time()
@@ -641,14 +648,9 @@ def run_room(
     presenter_s = [time.time() - opened]
     # the CPU in the decision's first seconds, when most votes come: the room's averages
     # hide it under the quiet join
-    burst = (cpu_ticks(groups, set()), machine_busy(), time.monotonic())
+    burst = cpu_sample(groups)
     time.sleep(max(0.0, min(close_at, opened + BURST_SECONDS) - time.time()))
-    burst = tuple(
-        b - a
-        for a, b in zip(
-            burst, (cpu_ticks(groups, set()), machine_busy(), time.monotonic()), strict=True
-        )
-    )
+    burst = cpu_since(burst, groups)
     time.sleep(max(0.0, close_at - time.time()))
     if args.close_after_votes:  # the smoke test: every phone has decided, however slowly
         deadline = time.time() + 120
@@ -664,8 +666,7 @@ def run_room(
         process.join(timeout=10)
     if feeds.processes:
         tallies.append(feeds.tally())
-    after = (cpu_ticks(groups, set()), machine_busy(), time.monotonic())
-    server_cpu, busy, wall = (b - a for a, b in zip(marks, after, strict=True))
+    server_cpu, busy, wall = cpu_since(marks, groups)
     final = presenter(server.url, "GET", f"/api/polls/{poll}?talk={talk}")
     room = verdict(
         phones, full, tallies, final, opened, closed, poll, server_cpu, busy, wall,
@@ -687,40 +688,30 @@ def run_room(
 SLICE_SECONDS = 5.0  # light phones join in slices this long; one wrk per slice
 
 
-def light_phones(
+def light_slices(
     secret: str, first: int, end: int, join_start: float, join: float
-) -> list[tuple[int, str, float]]:
-    """Phones ``first`` .. ``end - 1``, light: number, signed voter cookie, time it joins.
+) -> list[tuple[float, list[tuple[int, str, float]]]]:
+    """Phones ``first`` .. ``end - 1``, light, by slice of the join: when the slice's wrk
+    starts (its end), and its phones (number, signed voter cookie, time it joins).
 
-    They join in slices of the join window, each slice's phones spread across it, so that
-    wrk can start polling a slice's feeds when its phones have loaded the page: what the
-    room does, not ten thousand first feed requests at once at the end of the join.
+    Each slice's phones join spread across it, so that wrk starts polling their feeds once
+    they have loaded the page: what the room does, not ten thousand first feed requests at
+    once at the end of the join.
     """
     from cyoa.voteserver import voters
 
     count = end - first
+    if count <= 0:
+        return []
     slices = max(1, min(count, round(join / SLICE_SECONDS)))
     width = join / slices
     rng = random.Random(first * 7919 + end)
-    phones = []
+    phones: list[list[tuple[int, str, float]]] = [[] for _ in range(slices)]
     for i, n in enumerate(range(first, end)):
-        at = join_start + (i % slices) * width + rng.random() * width
-        phones.append((n, f"{voters.COOKIE_NAME}={voters.sign_voter(secret, f'w{n:012d}')}", at))
-    return phones
-
-
-def light_slices(
-    light: list[tuple[int, str, float]], join_start: float, join: float
-) -> list[tuple[float, list[str]]]:
-    """(when wrk starts, the cookies it polls with) per slice of the join, in time order."""
-    if not light:
-        return []
-    slices = max(1, min(len(light), round(join / SLICE_SECONDS)))
-    width = join / slices
-    cookies: list[list[str]] = [[] for _ in range(slices)]
-    for _, cookie, at in light:
-        cookies[min(slices - 1, int((at - join_start) / width))].append(cookie)
-    return [(join_start + (k + 1) * width, c) for k, c in enumerate(cookies) if c]
+        k = i % slices
+        cookie = f"{voters.COOKIE_NAME}={voters.sign_voter(secret, f'w{n:012d}')}"
+        phones[k].append((n, cookie, join_start + (k + rng.random()) * width))
+    return [(join_start + (k + 1) * width, slice_) for k, slice_ in enumerate(phones)]
 
 
 class LightFeeds:
@@ -777,6 +768,17 @@ class LightFeeds:
         if self.folder is not None:
             shutil.rmtree(self.folder, ignore_errors=True)
         return tally.__dict__, cpu
+
+
+def cpu_sample(groups: set[int]) -> tuple[float, float, float]:
+    """CPU seconds of the server's process groups, of the whole machine, and the clock."""
+    return cpu_ticks(groups, set()), machine_busy(), time.monotonic()
+
+
+def cpu_since(sample: tuple[float, float, float], groups: set[int]) -> tuple[float, float, float]:
+    """Server CPU, machine CPU and wall seconds since ``sample``."""
+    now = cpu_sample(groups)
+    return now[0] - sample[0], now[1] - sample[1], now[2] - sample[2]
 
 
 def deck_call(base: str, method: str, path: str) -> list[str]:

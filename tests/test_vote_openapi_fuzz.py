@@ -15,6 +15,9 @@ from pathlib import Path
 import pytest
 import requests
 from conftest import PRESENTER_TOKEN
+from jsonschema import Draft7Validator
+
+from cyoa.voteserver.openapi import openapi_document
 
 pytestmark = pytest.mark.slow
 # No 5xx, and every answer as documented: its status code, its content type, its body.
@@ -76,10 +79,6 @@ def test_an_oversized_body_gets_a_documented_refusal_on_every_operation(start_se
     """The front refuses a body over CYOA_MAX_BODY before any view: every operation that takes
     a body lists that 413, with the JSON error the front sends (a fuzzer found one that did
     not)."""
-    from jsonschema import Draft7Validator
-
-    from cyoa.voteserver.openapi import openapi_document
-
     server = start_server()
     auth = {"Authorization": f"Bearer {PRESENTER_TOKEN}"}
     oversized = b"x" * (1 << 20)  # over CYOA_MAX_BODY, and over /sms's larger limit too
