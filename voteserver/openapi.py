@@ -341,12 +341,12 @@ def story_paths() -> dict[str, Any]:
     }
 
 
-def body_limits(paths: dict[str, Any]) -> dict[str, Any]:
-    """``paths`` with the front's refusals on every operation that takes a body.
+def body_limits(paths: dict[str, Any]) -> None:
+    """Add the front's refusals to every operation of ``paths`` that takes a body.
 
     voteserver/front.py answers before any view: 413 for a body over ``CYOA_MAX_BODY`` (on its
-    Content-Length, or as it grows) and 408 for one that does not arrive in time. A fuzzer's
-    115 KB poll got the 413 that the document did not list (CI, stop 16).
+    Content-Length, or as it grows) and 408 for one that does not arrive in time; a fuzzer's
+    115 KB poll once got a 413 the document did not list.
     """
     refusals = {
         "408": _json(ERROR, "The body did not arrive within CYOA_CLIENT_TIMEOUT"),
@@ -356,7 +356,6 @@ def body_limits(paths: dict[str, Any]) -> dict[str, Any]:
         for operation in operations.values():
             if "requestBody" in operation:
                 operation["responses"] = {**operation["responses"], **refusals}
-    return paths
 
 
 def openapi_document() -> dict[str, Any]:
@@ -368,7 +367,7 @@ def openapi_document() -> dict[str, Any]:
         "parameters": [POLL_PATH, TALK_QUERY],
         "responses": {"200": _json(RESULTS, "The poll after the action"), **_errors(401, 404, 503)},
     }
-    return {
+    document = {
         "openapi": "3.0.3",
         "info": {
             "title": "cyoa vote server",
@@ -376,227 +375,223 @@ def openapi_document() -> dict[str, Any]:
             "description": "Votes for choose-your-own-adventure talks.",
         },
         "components": {"securitySchemes": {"presenter": {"type": "http", "scheme": "bearer"}}},
-        "paths": body_limits(
-            {
-                "/": {
-                    "get": {
-                        "summary": "The audience page (the URL in the QR code)",
-                        "responses": {
-                            "200": _content("text/html", "The page"),
-                            "503": _content("text/html", "Redis down: a page that says so"),
-                        },
-                    }
-                },
-                "/api/live": {
-                    "get": {
-                        "summary": "The open poll as this phone sees it",
-                        "parameters": [POLL_QUERY],
-                        "responses": {
-                            "200": _json(LIVE, "Live state"),
-                            "304": {"description": "Not changed since the phone's ETag"},
-                            **_errors(400, 503),
-                        },
-                    }
-                },
-                "/qr.svg": {
-                    "get": {
-                        "summary": "QR code of the audience URL",
-                        "responses": {
-                            "200": _content("image/svg+xml", "SVG"),
-                            "304": {"description": "Not changed"},
-                        },
-                    }
-                },
-                "/qr.png": {
-                    "get": {
-                        "summary": "QR code of the audience URL",
-                        "responses": {
-                            "200": _content("image/png", "PNG"),
-                            "304": {"description": "Not changed"},
-                        },
-                    }
-                },
-                "/healthz": {
-                    "get": {
-                        "summary": "Is Redis answering?",
-                        "responses": {
-                            "200": _json(HEALTH, "Healthy"),
-                            "503": _json(HEALTH, "Redis down, and why"),
-                        },
-                    }
-                },
-                "/vote": {
-                    "post": {
-                        "summary": "Cast or change this phone's vote on the open poll",
-                        "requestBody": {
-                            "required": True,
-                            "content": {
-                                "application/x-www-form-urlencoded": {
-                                    "schema": {
-                                        "type": "object",
-                                        "required": ["poll", "choice"],
-                                        "properties": {
-                                            "poll": {"type": "string"},
-                                            "choice": {"type": "string"},
-                                            "csrf": {"type": "string"},
-                                        },
-                                    }
+        "paths": {
+            "/": {
+                "get": {
+                    "summary": "The audience page (the URL in the QR code)",
+                    "responses": {
+                        "200": _content("text/html", "The page"),
+                        "503": _content("text/html", "Redis down: a page that says so"),
+                    },
+                }
+            },
+            "/api/live": {
+                "get": {
+                    "summary": "The open poll as this phone sees it",
+                    "parameters": [POLL_QUERY],
+                    "responses": {
+                        "200": _json(LIVE, "Live state"),
+                        "304": {"description": "Not changed since the phone's ETag"},
+                        **_errors(400, 503),
+                    },
+                }
+            },
+            "/qr.svg": {
+                "get": {
+                    "summary": "QR code of the audience URL",
+                    "responses": {
+                        "200": _content("image/svg+xml", "SVG"),
+                        "304": {"description": "Not changed"},
+                    },
+                }
+            },
+            "/qr.png": {
+                "get": {
+                    "summary": "QR code of the audience URL",
+                    "responses": {
+                        "200": _content("image/png", "PNG"),
+                        "304": {"description": "Not changed"},
+                    },
+                }
+            },
+            "/healthz": {
+                "get": {
+                    "summary": "Is Redis answering?",
+                    "responses": {
+                        "200": _json(HEALTH, "Healthy"),
+                        "503": _json(HEALTH, "Redis down, and why"),
+                    },
+                }
+            },
+            "/vote": {
+                "post": {
+                    "summary": "Cast or change this phone's vote on the open poll",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/x-www-form-urlencoded": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["poll", "choice"],
+                                    "properties": {
+                                        "poll": {"type": "string"},
+                                        "choice": {"type": "string"},
+                                        "csrf": {"type": "string"},
+                                    },
                                 }
-                            },
+                            }
                         },
-                        "responses": {
-                            "303": {
-                                "description": "Back to the audience page, with ?m= saying "
-                                "what happened (clients that do not ask for JSON)"
-                            },
-                            "200": _json(VOTE_OK, "Counted, changed or unchanged (JSON clients)"),
-                            "400": _json(VOTE_REFUSED, "Not one of the options"),
-                            "403": {
-                                "description": "Missing cookie or CSRF token; or refused by the "
-                                "voters-per-address cap or a block (plain text for a form from "
-                                "another site)",
-                                "content": {
-                                    "application/json": {"schema": VOTE_REFUSED},
-                                    "text/plain": {"schema": {"type": "string"}},
-                                },
-                            },
-                            "404": _json(VOTE_REFUSED, "Unknown poll"),
-                            "409": _json(VOTE_REFUSED, "Poll not open"),
-                            "429": _json(VOTE_REFUSED, "Too many votes (Retry-After)"),
-                            "503": {
-                                "description": "Redis down (Retry-After)",
-                                "content": {"application/json": {"schema": ERROR}, **HTML},
-                            },
+                    },
+                    "responses": {
+                        "303": {
+                            "description": "Back to the audience page, with ?m= saying "
+                            "what happened (clients that do not ask for JSON)"
                         },
-                    }
-                },
-                "/sms": {
-                    "post": {
-                        "summary": "Twilio's incoming-message webhook (TwiML reply)",
-                        "requestBody": {
-                            "required": True,
+                        "200": _json(VOTE_OK, "Counted, changed or unchanged (JSON clients)"),
+                        "400": _json(VOTE_REFUSED, "Not one of the options"),
+                        "403": {
+                            "description": "Missing cookie or CSRF token; or refused by the "
+                            "voters-per-address cap or a block (plain text for a form from "
+                            "another site)",
                             "content": {
-                                "application/x-www-form-urlencoded": {
-                                    "schema": {
-                                        "type": "object",
-                                        "properties": {
-                                            "From": {"type": "string"},
-                                            "Body": {"type": "string"},
-                                            "MessageSid": {"type": "string"},
-                                        },
-                                    }
+                                "application/json": {"schema": VOTE_REFUSED},
+                                "text/plain": {"schema": {"type": "string"}},
+                            },
+                        },
+                        "404": _json(VOTE_REFUSED, "Unknown poll"),
+                        "409": _json(VOTE_REFUSED, "Poll not open"),
+                        "429": _json(VOTE_REFUSED, "Too many votes (Retry-After)"),
+                        "503": {
+                            "description": "Redis down (Retry-After)",
+                            "content": {"application/json": {"schema": ERROR}, **HTML},
+                        },
+                    },
+                }
+            },
+            "/sms": {
+                "post": {
+                    "summary": "Twilio's incoming-message webhook (TwiML reply)",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/x-www-form-urlencoded": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {
+                                        "From": {"type": "string"},
+                                        "Body": {"type": "string"},
+                                        "MessageSid": {"type": "string"},
+                                    },
                                 }
-                            },
-                        },
-                        "responses": {
-                            "200": {"description": "TwiML reply"},
-                            "403": {"description": "Unsigned, or a signature no key matches"},
-                        },
-                    }
-                },
-                "/api/polls/{poll}": {
-                    "get": {
-                        "summary": "A poll's results (public)",
-                        "parameters": [POLL_PATH, TALK_QUERY],
-                        "responses": {"200": _json(RESULTS, "Results"), **_errors(404, 503)},
-                    },
-                    "put": {
-                        "summary": "Create or update a poll (idempotent)",
-                        "security": SECURED,
-                        "parameters": [POLL_PATH, TALK_QUERY],
-                        "requestBody": {
-                            "required": True,
-                            "content": {"application/json": {"schema": POLL_IN}},
-                        },
-                        "responses": {
-                            "200": _json(RESULTS, "Updated"),
-                            "201": _json(RESULTS, "Created"),
-                            **_errors(400, 401, 404, 409, 503),
+                            }
                         },
                     },
-                },
-                "/api/polls/{poll}/open": {
-                    "post": {"summary": "Open (closes the open one)", **poll_action}
-                },
-                "/api/polls/{poll}/close": {"post": {"summary": "Close", **poll_action}},
-                "/api/polls/{poll}/reset": {"post": {"summary": "Forget its votes", **poll_action}},
-                "/api/state": {
-                    "get": {
-                        "summary": "The deck's position",
-                        "security": SECURED,
-                        "parameters": [TALK_QUERY],
-                        "responses": {"200": _json(STATE, "State"), **_errors(401, 404, 503)},
+                    "responses": {
+                        "200": {"description": "TwiML reply"},
+                        "403": {"description": "Unsigned, or a signature no key matches"},
                     },
-                    "put": {
-                        "summary": "Record the deck's position",
-                        "security": SECURED,
-                        "parameters": [TALK_QUERY],
-                        "requestBody": {
-                            "required": True,
-                            "content": {"application/json": {"schema": STATE_IN}},
+                }
+            },
+            "/api/polls/{poll}": {
+                "get": {
+                    "summary": "A poll's results (public)",
+                    "parameters": [POLL_PATH, TALK_QUERY],
+                    "responses": {"200": _json(RESULTS, "Results"), **_errors(404, 503)},
+                },
+                "put": {
+                    "summary": "Create or update a poll (idempotent)",
+                    "security": SECURED,
+                    "parameters": [POLL_PATH, TALK_QUERY],
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": POLL_IN}},
+                    },
+                    "responses": {
+                        "200": _json(RESULTS, "Updated"),
+                        "201": _json(RESULTS, "Created"),
+                        **_errors(400, 401, 404, 409, 503),
+                    },
+                },
+            },
+            "/api/polls/{poll}/open": {
+                "post": {"summary": "Open (closes the open one)", **poll_action}
+            },
+            "/api/polls/{poll}/close": {"post": {"summary": "Close", **poll_action}},
+            "/api/polls/{poll}/reset": {"post": {"summary": "Forget its votes", **poll_action}},
+            "/api/state": {
+                "get": {
+                    "summary": "The deck's position",
+                    "security": SECURED,
+                    "parameters": [TALK_QUERY],
+                    "responses": {"200": _json(STATE, "State"), **_errors(401, 404, 503)},
+                },
+                "put": {
+                    "summary": "Record the deck's position",
+                    "security": SECURED,
+                    "parameters": [TALK_QUERY],
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": STATE_IN}},
+                    },
+                    "responses": {"200": _json(STATE, "State"), **_errors(400, 401, 404, 503)},
+                },
+            },
+            "/api/clock": {
+                "post": {
+                    "summary": "Restart the talk's clock from now",
+                    "security": SECURED,
+                    "parameters": [TALK_QUERY],
+                    "responses": {"200": _json(STATE, "State"), **_errors(401, 404, 503)},
+                },
+            },
+            "/api/talks": {
+                "get": {
+                    "summary": "Every talk this server has seen",
+                    "security": SECURED,
+                    "responses": {"200": _json(TALKS, "Talks"), **_errors(401, 503)},
+                },
+                "post": {
+                    "summary": "Start a talk and make it current",
+                    "security": SECURED,
+                    "requestBody": {
+                        "required": False,
+                        "description": "No body: a new talk with a new id.",
+                        "content": {"application/json": {"schema": TALK_IN}},
+                    },
+                    "responses": {"201": _json(STATE, "Started"), **_errors(400, 401, 503)},
+                },
+            },
+            "/api/talks/{talk}/export.json": {
+                "get": {
+                    "summary": "Every poll's final tally and the path taken",
+                    "security": SECURED,
+                    "parameters": [{"name": "talk", "in": "path", "required": True, "schema": ID}],
+                    "responses": {"200": _json(EXPORT, "Export"), **_errors(401, 404, 503)},
+                }
+            },
+            "/api/talks/{talk}/export.csv": {
+                "get": {
+                    "summary": "The same as CSV",
+                    "security": SECURED,
+                    "parameters": [{"name": "talk", "in": "path", "required": True, "schema": ID}],
+                    "responses": {
+                        "200": {
+                            "description": "CSV",
+                            "content": {"text/csv": {"schema": {"type": "string"}}},
                         },
-                        "responses": {"200": _json(STATE, "State"), **_errors(400, 401, 404, 503)},
+                        **_errors(401, 404, 503),
                     },
-                },
-                "/api/clock": {
-                    "post": {
-                        "summary": "Restart the talk's clock from now",
-                        "security": SECURED,
-                        "parameters": [TALK_QUERY],
-                        "responses": {"200": _json(STATE, "State"), **_errors(401, 404, 503)},
-                    },
-                },
-                "/api/talks": {
-                    "get": {
-                        "summary": "Every talk this server has seen",
-                        "security": SECURED,
-                        "responses": {"200": _json(TALKS, "Talks"), **_errors(401, 503)},
-                    },
-                    "post": {
-                        "summary": "Start a talk and make it current",
-                        "security": SECURED,
-                        "requestBody": {
-                            "required": False,
-                            "description": "No body: a new talk with a new id.",
-                            "content": {"application/json": {"schema": TALK_IN}},
-                        },
-                        "responses": {"201": _json(STATE, "Started"), **_errors(400, 401, 503)},
-                    },
-                },
-                "/api/talks/{talk}/export.json": {
-                    "get": {
-                        "summary": "Every poll's final tally and the path taken",
-                        "security": SECURED,
-                        "parameters": [
-                            {"name": "talk", "in": "path", "required": True, "schema": ID}
-                        ],
-                        "responses": {"200": _json(EXPORT, "Export"), **_errors(401, 404, 503)},
-                    }
-                },
-                "/api/talks/{talk}/export.csv": {
-                    "get": {
-                        "summary": "The same as CSV",
-                        "security": SECURED,
-                        "parameters": [
-                            {"name": "talk", "in": "path", "required": True, "schema": ID}
-                        ],
-                        "responses": {
-                            "200": {
-                                "description": "CSV",
-                                "content": {"text/csv": {"schema": {"type": "string"}}},
-                            },
-                            **_errors(401, 404, 503),
-                        },
-                    }
-                },
-                **moderation_paths(),  # voteserver/moderation.py
-                **story_paths(),  # voteserver/story_pages.py, voteserver/results_pages.py
-                "/api/openapi.json": {
-                    "get": {
-                        "summary": "This document",
-                        "responses": {"200": _json({"type": "object"}, "OpenAPI")},
-                    }
-                },
-            }
-        ),
+                }
+            },
+            **moderation_paths(),  # voteserver/moderation.py
+            **story_paths(),  # voteserver/story_pages.py, voteserver/results_pages.py
+            "/api/openapi.json": {
+                "get": {
+                    "summary": "This document",
+                    "responses": {"200": _json({"type": "object"}, "OpenAPI")},
+                }
+            },
+        },
     }
+    body_limits(document["paths"])
+    return document
