@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from collections import Counter
 from pathlib import Path
 
@@ -50,6 +51,10 @@ def check(story_dir: Path | None, quiet: bool, watch: bool) -> None:
     if watch:
         from cyoa.story.watch import watch_story
 
+        # Ctrl-C stops it even where the launching shell left SIGINT ignored (a script's
+        # background job, some CI runners): Python keeps an inherited "ignore" at start-up,
+        # so the watch would never end. cyoa present does the same.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         root = story_dir or default_story_path()
         watch_story(root, lambda: _watched_check(root, quiet), click.echo)
         return

@@ -20,6 +20,10 @@ from story_helpers import write_story
 WAIT = 60.0  # seconds: a generous bound for a verdict on a loaded 2-core machine
 
 
+def ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class Watching:
     """``cyoa check --watch`` in a child process, its merged output read line by line."""
 
@@ -29,6 +33,9 @@ class Watching:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            # started as a background job would be, with SIGINT ignored: Ctrl-C must stop it
+            # all the same, whatever the shell or CI runner that launched the tests left
+            preexec_fn=ignore_sigint,
         )
         self.lines: queue.Queue[str | None] = queue.Queue()
         self.seen: list[str] = []
