@@ -107,6 +107,12 @@ class Closed(Exception):
     """The server closed the connection before the whole answer arrived."""
 
 
+class ClosedReused(Closed):
+    """The same, on a keep-alive socket that had answered before: a browser resends the
+    request once on a new connection (Chromium does for any method when no byte of the
+    answer came), so a phone does too, and the error counts only if that fails."""
+
+
 class Http(asyncio.Protocol):
     """One keep-alive connection, one request at a time (a phone's, as a browser's)."""
 
@@ -115,6 +121,7 @@ class Http(asyncio.Protocol):
         self.buffer = bytearray()
         self.waiter: asyncio.Future | None = None
         self.closed = False
+        self.answered = 0  # answers read on this socket: > 0 means a reused keep-alive
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -122,13 +129,15 @@ class Http(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         if self.waiter and not self.waiter.done():
-            self.waiter.set_exception(Closed())
+            reused = self.answered > 0 and not self.buffer
+            self.waiter.set_exception(ClosedReused() if reused else Closed())
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
         if self.waiter and not self.waiter.done():
             answer = self.parse()
             if answer is not None:
+                self.answered += 1
                 self.waiter.set_result(answer)
 
     def parse(self) -> tuple[int, dict[str, str], bytes] | None:
@@ -188,10 +197,16 @@ class Connection:
         self.host, self.port, self.source = host, port, source
         self.http: Http | None = None
         self.lock = asyncio.Lock()
+        self.tally: Tally | None = None  # counts the requests sent again (below)
 
     async def send(self, data: bytes) -> tuple[int, dict[str, str], bytes]:
         async with self.lock:  # HTTP/1.1 without pipelining: one request at a time
-            return await self._send(data)
+            try:
+                return await self._send(data)
+            except ClosedReused:  # the server closed an idle socket as the request left
+                if self.tally is not None:
+                    self.tally.resent += 1
+                return await self._send(data)
 
     async def _send(self, data: bytes) -> tuple[int, dict[str, str], bytes]:
         loop = asyncio.get_running_loop()
@@ -270,6 +285,7 @@ class Tally:
     votes_sent: int = 0
     votes_acknowledged: int = 0
     joined: int = 0
+    resent: int = 0  # requests a phone sent again, as a browser does (ClosedReused)
 
     def count(self, kind: str, status: int, seconds: float) -> None:
         self.requests[kind] = self.requests.get(kind, 0) + 1
@@ -292,6 +308,7 @@ class Phone:
         source = phone_address(number) if plan.host == "127.0.0.1" else None
         self.conn = Connection(plan.host, plan.port, source)
         self.votes = Connection(plan.host, plan.port, source)  # a browser opens a second
+        self.conn.tally = self.votes.tally = tally
         self.jar: dict[str, str] = {}
         self.csrf = ""
         self.etag = ""
@@ -827,6 +844,7 @@ def verdict(
         merged.votes_sent += part.votes_sent
         merged.votes_acknowledged += part.votes_acknowledged
         merged.joined += part.joined
+        merged.resent += part.resent
 
     reach = {}
     for what, key, since in (("open", f"open:{poll}", opened), ("close", f"closed:{poll}", closed)):
@@ -879,6 +897,7 @@ def verdict(
         "extra": extra,
         "errors": errors,
         "error_kinds": merged.errors,
+        "resent": merged.resent,
         "reach": reach,
         "vote_p99_ms": round(vote_p99, 2),
         "latency": latency,
@@ -1006,6 +1025,45 @@ def start_nginx(root: Path, listen: int, upstream: int) -> subprocess.Popen:
 
 
 # -- the run ------------------------------------------------------------------------------
+def group_affinity(pgid: int) -> list[int]:
+    """The CPUs the processes of group ``pgid`` (the server, its workers, its Redis) may run
+    on, read from the kernel: what pinning actually did."""
+    if not hasattr(os, "sched_getaffinity"):
+        return []
+    cpus: set[int] = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[2]) == pgid:
+                cpus |= os.sched_getaffinity(int(stat.parent.name))
+        except (OSError, ValueError):
+            continue
+    return sorted(cpus)
+
+
+def cpu_list(text: str) -> set[int]:
+    """``"0"``, ``"0,1"`` or ``"0-3"``: CPU numbers, as taskset takes them."""
+    cpus: set[int] = set()
+    for part in text.split(","):
+        first, _, last = part.strip().partition("-")
+        if not first.isdigit() or (last and not last.isdigit()):
+            raise argparse.ArgumentTypeError(f"not a CPU list: {text!r} (e.g. 0 or 0,1 or 0-3)")
+        cpus.update(range(int(first), int(last or first) + 1))
+    return cpus
+
+
+def pin(cpus: set[int] | None) -> None:
+    """Run this process, and every process it starts from now on, on ``cpus`` only.
+
+    The server and the phones on separate cores: the server's figures are then its own, not
+    shared with a load generator that takes what it needs from the same cores.
+    """
+    if not cpus:
+        return
+    if not hasattr(os, "sched_setaffinity"):
+        raise SystemExit("--server-cpus and --phone-cpus need Linux (sched_setaffinity)")
+    os.sched_setaffinity(0, cpus)
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="How many phones cyoa serve keeps live.")
     parser.add_argument("--phones", default=DEFAULT_RAMP, help="room sizes to try, in order")
@@ -1042,6 +1100,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--cost", action="store_true", help="first, server CPU per request by route (wrk)"
+    )
+    parser.add_argument(
+        "--server-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting for the server, e.g. CYOA_PIN_WORKERS=0 (repeatable)",
+    )
+    parser.add_argument(
+        "--server-cpus",
+        type=cpu_list,
+        help="run the server (and its Redis, nginx) on these CPUs only, e.g. 0 or 0-1",
+    )
+    parser.add_argument(
+        "--phone-cpus", type=cpu_list, help="run the phones (and wrk) on these CPUs only, e.g. 1"
     )
     parser.add_argument("--cost-seconds", type=int, default=5)
     parser.add_argument("--cost-connections", type=int, default=32)
@@ -1088,6 +1161,11 @@ def bench(args: argparse.Namespace, work: Path) -> int:
     )
     if args.redis_url:
         env["REDIS_URL"] = args.redis_url
+    for setting in args.server_env:
+        name, equals, value = setting.partition("=")
+        if not equals or not name:
+            raise SystemExit(f"--server-env takes NAME=VALUE, not {setting!r}")
+        env[name] = value
     if args.tree:  # cyoa.voteserver & co. from that tree, in every process granian starts
         site = work / "site"
         site.mkdir()
@@ -1106,6 +1184,8 @@ def bench(args: argparse.Namespace, work: Path) -> int:
         env["CYOA_TRUST_PROXY"] = "1"
     else:
         front_port = port
+    everywhere = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else set()
+    pin(args.server_cpus)  # the server's processes inherit it, and so do its Redis and nginx
     server = Server("cyoa serve", argv, env, work / "serve.log")
     nginx = None
     rooms_cost: dict = {}
@@ -1114,6 +1194,8 @@ def bench(args: argparse.Namespace, work: Path) -> int:
         server.wait_ready(timeout=180)  # a busy machine starts workers slowly
         if args.nginx:
             nginx = start_nginx(work / "nginx", front_port, port)
+        pin(args.phone_cpus or (everywhere if args.server_cpus else None))  # load, wrk
+        server_affinity = group_affinity(server.process.pid)
         client = redis.Redis.from_url(args.redis_url or f"unix://{state}/redis/redis.sock")
         previous = client.get(keys.current_talk())
         load_before = os.getloadavg()
@@ -1155,6 +1237,9 @@ def bench(args: argparse.Namespace, work: Path) -> int:
         "load_before": load_before,
         "load_after": os.getloadavg(),
         "cpus": os.cpu_count(),
+        "server_env": args.server_env,
+        "server_cpus": server_affinity,  # as the server's processes run: every CPU they may use
+        "phone_cpus": sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else [],
         "rooms": rooms,
     }
     print(summary(report))
@@ -1195,6 +1280,11 @@ def print_room(room: dict) -> None:
         )
     if room["error_kinds"]:
         print(f"        errors: {room['error_kinds']}", flush=True)
+    if room.get("resent"):
+        print(
+            f"        sent again on a new connection (a reused one closed): {room['resent']:,}",
+            flush=True,
+        )
 
 
 def summary(report: dict) -> str:
