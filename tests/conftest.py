@@ -42,6 +42,18 @@ CHROMIUM_ARGS = [
 ]
 
 
+def steady_window(margin: float = 600.0) -> int:
+    """A rate window (seconds) whose current slot has ``margin`` seconds or more to run.
+
+    Votes are counted per window slot (``now // window``): a test that casts a few votes and
+    expects the limit to bite must not see a new slot start halfway. An hour-long window
+    still ends somewhere; of the windows from 3,600 s up, this takes the first whose slot
+    ends later than ``margin`` from now, so the test's votes all fall in one slot.
+    """
+    now = time.time()
+    return next(w for w in range(3600, 7200) if w - now % w > margin)
+
+
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """REDIS_URL where it is set (it must answer), else an embedded Redis for the session."""

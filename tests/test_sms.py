@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import replace
 
 import pytest
-from conftest import TWILIO_TOKEN
+from conftest import TWILIO_TOKEN, steady_window
 from twilio.request_validator import RequestValidator
 
 from cyoa.voteserver.app import create_app
@@ -222,7 +222,7 @@ def test_a_text_racing_the_close_is_refused(client, store, talk_id, open_poll):
 
 
 def test_one_phone_is_rate_limited(config, store, talk_id, open_poll):
-    client = create_app(replace(config, voter_rate=3, rate_window=3600)).test_client()
+    client = create_app(replace(config, voter_rate=3, rate_window=steady_window())).test_client()
     outcomes = [text(client, body).headers["X-Cyoa-Outcome"] for body in "12121"]
     assert outcomes[:3] == ["counted", "changed", "changed"]
     assert outcomes[3:] == ["rate_limited", "rate_limited"]
