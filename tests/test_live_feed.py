@@ -12,8 +12,11 @@ import re
 
 import pytest
 import requests
-from conftest import PRESENTER_TOKEN
+from conftest import PRESENTER_TOKEN, SECRET_KEY
 from waiting import wait_until
+
+from cyoa.voteserver import voters
+from cyoa.voteserver.live import LiveFeed
 
 pytestmark = pytest.mark.slow
 
@@ -174,3 +177,35 @@ def test_a_feed_request_naming_no_poll_is_refused_with_a_reason(server, query):
             answer = http.get(f"{server.url}/api/live?{query}", timeout=10)
             assert answer.status_code == 400
             assert "poll must be a poll id" in answer.json()["error"]
+
+
+def test_a_forged_voter_cookie_on_the_feed_counts_no_phone(server):
+    def phones() -> int:
+        return presenter(server.url, "GET", "/api/state")["audience"]
+
+    def feed(cookie: str) -> None:
+        answer = requests.get(
+            server.url + "/api/live", headers={"Cookie": f"cyoa_voter={cookie}"}, timeout=10
+        )
+        assert answer.status_code == 200, answer.text
+
+    before = phones()
+    genuine = voters.sign_voter(SECRET_KEY, "w" + "f0" * 10)
+    feed(genuine[:-1] + ("0" if genuine[-1] != "0" else "1"))  # its signature altered
+    assert phones() == before  # a phone is marked before its first feed answer, if at all
+    feed(genuine)
+    assert phones() == before + 1
+
+
+def test_the_feed_checks_each_cookie_header_it_remembers_on_its_own(app):
+    """A worker remembers what each Cookie header said (a phone sends the same one at every
+    poll), keyed by the whole header: a forged signature for a voter it has already seen
+    is still refused, and the remembered answer is the checked one."""
+    feed = LiveFeed(app, threads=None)
+    genuine = voters.sign_voter(SECRET_KEY, "w" + "f0" * 10)
+    forged = genuine[:-1] + ("0" if genuine[-1] != "0" else "1")
+    header = f"cyoa_voter={genuine}; cyoa_poll=way"
+    assert feed.read_cookies(header) == ("w" + "f0" * 10, "way")
+    assert feed.read_cookies(f"cyoa_voter={forged}; cyoa_poll=way") == (None, "way")
+    assert feed.read_cookies(header) == ("w" + "f0" * 10, "way")  # remembered, unchanged
+    assert feed.read_cookies("") == (None, "")

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import json
 import time
@@ -54,6 +55,7 @@ POLL_PARAM = "poll"  # the same, from the page's script (it draws an opening: no
 BAD_POLL = "poll must be a poll id: 1-64 letters, digits, '.', '_' or '-'."
 SNAPSHOT_SECONDS = 0.25  # how stale a worker's shared answer may be
 SEEN_EVERY = 20.0  # seconds between presence marks of one polling phone (as the Flask view)
+KEPT = 50_000  # phones (cookie headers, presence marks) a worker remembers before it forgets all
 FLUSH_EVERY = 1.0  # seconds between batched presence marks
 HEADERS = [
     (b"content-type", b"application/json"),
@@ -70,6 +72,7 @@ class BadPoll(ValueError):
     """A ``?poll=`` that cannot name a poll: answered 400 with :data:`BAD_POLL`."""
 
 
+@functools.lru_cache(maxsize=4096)  # a talk's few polls: the same few query strings all talk
 def remembered_poll(query: str, cookie: str) -> str:
     """The poll a phone remembers: its script's ``?poll=``, else its ``cyoa_poll`` cookie.
 
@@ -181,6 +184,7 @@ class LiveFeed:
         self.snapshots: dict[str, Snapshot] = {}
         self.building: dict[str, asyncio.Future] = {}
         self.seen: dict[str, float] = {}  # voter -> when this worker last marked it present
+        self.cookies: dict[str, tuple[str | None, str]] = {}  # Cookie header -> what it says
         self.pending: set[str] = set()
         self.flushed = 0.0
 
@@ -198,16 +202,13 @@ class LiveFeed:
     async def __call__(self, scope: dict[str, Any], cookies: str, send: Send) -> str | None:
         """Answer the feed (None), or leave it to Flask: then the voter id this worker has
         not marked present yet is returned (Flask marks it; see :meth:`marked`)."""
-        jar = parse_cookie(cookies) if cookies else {}
-        voter = voters.read_voter(self.secret, jar.get(voters.COOKIE_NAME))
+        voter, poll_cookie = self.read_cookies(cookies)
         if voter and voter not in self.seen:
             return voter
         if voter:
             self.remember(voter)
         try:
-            last = remembered_poll(
-                scope.get("query_string", b"").decode("latin-1"), jar.get(LAST_POLL_COOKIE, "")
-            )
+            last = remembered_poll(scope.get("query_string", b"").decode("latin-1"), poll_cookie)
         except BadPoll:
             await bad_request(send, BAD_POLL)
             return None
@@ -228,9 +229,27 @@ class LiveFeed:
         await send({"type": "http.response.body", "body": content})
         return None
 
+    def read_cookies(self, header: str) -> tuple[str | None, str]:
+        """The voter a Cookie header names (its signature checked) and its ``cyoa_poll``.
+
+        A phone sends the same header at every poll, so each distinct header is parsed and
+        its signature checked once per worker: that was a third of the feed's Python time in
+        a room (bench/README.md, "Rooms"). A header that differs by a byte is a new key, read
+        and checked afresh, so a forged cookie never borrows a verified one's answer.
+        """
+        known = self.cookies.get(header)
+        if known is None:
+            jar = parse_cookie(header) if header else {}
+            voter = voters.read_voter(self.secret, jar.get(voters.COOKIE_NAME))
+            known = (voter, jar.get(LAST_POLL_COOKIE, ""))
+            if len(self.cookies) >= KEPT:
+                self.cookies.clear()
+            self.cookies[header] = known
+        return known
+
     def marked(self, voter: str) -> None:
         """Flask answered this phone's feed and marked it present."""
-        if len(self.seen) > 50_000:
+        if len(self.seen) > KEPT:
             self.seen.clear()
         self.seen[voter] = time.monotonic()
 
