@@ -131,6 +131,7 @@ def test_nginx_without_an_app_server_answers_502(ran: dict[str, dict]) -> None:
     assert facts["config_ok"] is True
     assert facts["status"] == 502
     assert facts["server"] == "nginx"  # server_tokens off: no version for a scanner to match
+    assert facts["nosniff"] is True  # the security headers, on nginx's own error page too
     assert facts["refused"] is True
 
 

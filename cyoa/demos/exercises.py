@@ -48,6 +48,8 @@ server {
     listen 127.0.0.1:8080;
     server_name www.example.com;
     server_tokens off;  # no version in headers and error pages
+    add_header X-Content-Type-Options nosniff always;  # a file is what its type says
+    add_header X-Frame-Options DENY always;  # no page of ours inside another's frame
 
     location / {
         proxy_pass http://app_servers;
@@ -164,6 +166,8 @@ server {
     listen 127.0.0.1:8080;
     server_name www.example.com;
     server_tokens off;  # no version in headers and error pages
+    add_header X-Content-Type-Options nosniff always;  # a file is what its type says
+    add_header X-Frame-Options DENY always;  # no page of ours inside another's frame
 
     location / {
         proxy_pass http://app_servers;
@@ -249,6 +253,8 @@ server {
     listen 127.0.0.1:8080;
     server_name www.example.com;
     server_tokens off;  # no version in headers and error pages
+    add_header X-Content-Type-Options nosniff always;  # a file is what its type says
+    add_header X-Frame-Options DENY always;  # no page of ours inside another's frame
 
     location / {
         proxy_pass http://app_servers;

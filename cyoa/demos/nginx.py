@@ -44,6 +44,8 @@ server {{
     listen 127.0.0.1:{port};
     server_name www.example.com;
     server_tokens off;  # no version in headers and error pages
+    add_header X-Content-Type-Options nosniff always;  # a file is what its type says
+    add_header X-Frame-Options DENY always;  # no page of ours inside another's frame
     access_log {root}/site.access.log;
 {static}
     location / {{
@@ -158,8 +160,11 @@ def nginx_502_demo(run: Run) -> None:
     run.say(f"$ curl -i {nginx.url('/')}")
     run.show(f"HTTP/1.1 {response.status_code} {response.reason}")
     run.show(f"Server: {response.headers.get('Server')}")
+    run.show(f"X-Content-Type-Options: {response.headers.get('X-Content-Type-Options')}")
     run.fact("status", response.status_code, "what visitors get")
     run.fact("server", response.headers.get("Server", ""), "who answered")
+    sniff = response.headers.get("X-Content-Type-Options", "")
+    run.fact("nosniff", sniff == "nosniff", "security headers, even on an error page")
     run.step("Why? nginx's error log says it")
     errors = [line for line in nginx.errors() if "connect()" in line]
     run.show(run.short(errors[-1] if errors else "(no error logged)"))
