@@ -137,7 +137,7 @@ def test_each_hands_on_chapter_ends_with_its_check(tmp_path: Path) -> None:
     assert checks == {
         LAUNCH: ["lab-check:launch"],
         HYPERGROWTH: ["lab-check:automation"],
-        TIMEOUTS: ["lab-check:timeouts"],
+        TIMEOUTS: ["lab-check:async", "lab-check:timeouts"],
         SECURITY_OR_TRACTION: ["lab-check:security", "lab-check:traction"],
         SCALING: ["lab-check:scaling"],
     }
@@ -166,7 +166,8 @@ def test_the_launch_chapter_runs_the_learners_own_files(tmp_path: Path) -> None:
 def test_the_timeouts_chapter_shows_gunicorns_timeout_first_and_its_check_says_why(
     tmp_path: Path,
 ) -> None:
-    """As shipped gunicorn (2 s) gives up before nginx (8 s) on a 5 s report."""
+    """As shipped gunicorn (2 s) gives up before nginx (8 s) on a 5 s report, and the async
+    branch's worker runs no scheduler."""
     folder = copy_out(tmp_path / "course")
 
     runs = run_chapter(folder, TIMEOUTS)
@@ -180,6 +181,13 @@ def test_the_timeouts_chapter_shows_gunicorns_timeout_first_and_its_check_says_w
     assert check["facts"]["passed"] is False
     assert "Check: FAIL" in check["text"]
     assert "gunicorn's --timeout (2 s) ran out first" in check["text"]
+    # The async branch's worker, as shipped: the crawl is done, the nightly job never runs.
+    for tag in ("lab-run:async", "lab-check:async"):
+        facts = runs[tag]["facts"]
+        assert (facts["crawl_status"], facts["crawl_by_worker"]) == ("finished", True)
+        assert facts["nightly_status"] == "scheduled"
+    assert runs["lab-check:async"]["facts"]["passed"] is False
+    assert "--with-scheduler" in runs["lab-check:async"]["text"]
 
 
 # -- the launch exercise: each break and its symptom ---------------------------------------
@@ -246,12 +254,13 @@ def test_root_instead_of_alias_looks_for_static_twice(tmp_path: Path) -> None:
 
 # -- the timeouts exercise -----------------------------------------------------------------
 T_SITE, T_COMMAND = "timeouts-site.conf", "timeouts-gunicorn.sh"
+T_CHECK = "lab-check:timeouts"  # the chapter's other branch ends with lab-check:async
 
 
 def test_a_proxy_read_timeout_shorter_than_the_report_is_a_real_504(tmp_path: Path) -> None:
     edits = [(T_SITE, "proxy_read_timeout 8s;", "proxy_read_timeout 1s;")]
 
-    result = run_broken(copy_out(tmp_path / "course"), TIMEOUTS, edits)
+    result = run_broken(copy_out(tmp_path / "course"), TIMEOUTS, edits, T_CHECK)
 
     facts = result["facts"]
     assert facts["status"] == 504
@@ -263,7 +272,7 @@ def test_a_proxy_read_timeout_shorter_than_the_report_is_a_real_504(tmp_path: Pa
 def test_a_gunicorn_timeout_longer_than_the_report_passes_the_check(tmp_path: Path) -> None:
     edits = [(T_COMMAND, "--timeout 2", "--timeout 10")]
 
-    result = run_broken(copy_out(tmp_path / "course"), TIMEOUTS, edits)
+    result = run_broken(copy_out(tmp_path / "course"), TIMEOUTS, edits, T_CHECK)
 
     assert result["facts"]["status"] == 200
     assert result["facts"]["passed"] is True
@@ -273,7 +282,7 @@ def test_a_gunicorn_timeout_longer_than_the_report_passes_the_check(tmp_path: Pa
 def test_with_threads_gunicorns_timeout_no_longer_cuts_the_request(tmp_path: Path) -> None:
     edits = [(T_COMMAND, "--timeout 2", "--timeout 2 --threads 2")]
 
-    facts = run_broken(copy_out(tmp_path / "course"), TIMEOUTS, edits)["facts"]
+    facts = run_broken(copy_out(tmp_path / "course"), TIMEOUTS, edits, T_CHECK)["facts"]
 
     assert facts["status"] == 200
     assert facts["worker_killed"] is False

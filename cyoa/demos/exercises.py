@@ -242,6 +242,53 @@ the rest: a cache, more workers, or a task queue, as above.
     ),
 ]
 
+# -- chapter 3: asynchronous tasks --------------------------------------------------------
+WORKER_COMMAND = """
+# the worker, one command line: on a server, its own systemd unit runs it
+rq worker --url redis://127.0.0.1:6379/0
+"""
+
+WORKER_FILE = "worker.sh"
+
+AFTER_ASYNC = [
+    md(
+        f"""
+### Your turn: the worker
+
+The app's `REDIS_URL` is `redis://127.0.0.1:6379/0`: its jobs go on RQ's `default` queue in
+Redis db 0. `{WORKER_FILE}` holds the command that starts the worker. The lab runs a
+throwaway Redis where your `--url` points, the app, and your worker; a visitor asks for a
+crawl, and a nightly job is scheduled two seconds ahead (`enqueue_in`). Which of them runs?
+(About fifteen seconds when a job is left waiting.)
+"""
+    ),
+    writefile(WORKER_FILE, WORKER_COMMAND),
+    lab_call("lab-run:async", f'lab.background("{WORKER_FILE}")'),
+    md(
+        f"""
+## Exercise: a worker that misses its jobs
+
+As shipped the crawl is done, but the nightly job never runs, and the check below says why.
+
+1. **Run the scheduler.** Add `--with-scheduler` to the command in `{WORKER_FILE}`. RQ's
+   scheduler runs inside a worker: it moves each scheduled job onto its queue when the job
+   falls due. With it, the check passes.
+2. **Listen to another queue.** Add a queue name at the end: `rq worker ... reports`. The
+   worker now listens to `reports` only, and the crawl waits on `default` for nobody. Name
+   both (`default reports`) and it is done again.
+3. **Watch another db.** Change the URL's `/0` to `/1`. Redis answers, the worker starts,
+   and nothing ever arrives: a queue lives in one db, and the app's is db 0.
+4. **Quit when idle.** Add `--burst`: a worker in burst mode stops once the queue is empty,
+   which is how CI runs a worker, never how a server does.
+"""
+    ),
+    lab_call(
+        "lab-check:async",
+        f'lab.check_background("{WORKER_FILE}")',
+        "PASS: the crawl done by the worker, and the nightly job run when it is due",
+    ),
+]
+
 # -- chapter 5: scaling --------------------------------------------------------------------
 SITE_SCALING = """
 upstream app_servers {
@@ -487,6 +534,7 @@ AFTER_DEMO: dict[str, list[nbformat.NotebookNode]] = {
     "gunicorn": AFTER_GUNICORN,
     "static-files": AFTER_STATIC,
     "postgres": LAUNCH_EXERCISE,
+    "async-rq": AFTER_ASYNC,
     "timeouts-cache": AFTER_CACHE,
     "scaling": AFTER_SCALING,
     "automation": AFTER_AUTOMATION,

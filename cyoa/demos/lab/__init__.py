@@ -18,6 +18,8 @@ the reasons (:mod:`.frame`):
 - :func:`launch` (chapter 1, :mod:`.launching`): nginx, gunicorn, static files;
 - :func:`deploy` (chapter 2, :mod:`.deploying`): the deploy script or playbook, run, run
   again, and after a push;
+- :func:`background` (chapter 3, :mod:`.queues`): an ``rq worker`` command, a crawl and a
+  nightly job;
 - :func:`slow_report` (chapter 3, :mod:`.timeouts`): which timeout runs out first;
 - :func:`harden_ssh` (chapter 4, :mod:`.hardening`): an sshd drop-in, a real sshd, three logins;
 - :func:`traction` (chapter 4, :mod:`.actives`): a weekly query against PostgreSQL;
@@ -33,6 +35,7 @@ from cyoa.demos.lab.deploying import check_deploy, deploy
 from cyoa.demos.lab.frame import LAB_MIME, LabInputError, LabResult
 from cyoa.demos.lab.hardening import check_harden_ssh, harden_ssh
 from cyoa.demos.lab.launching import check_launch, launch
+from cyoa.demos.lab.queues import background, check_background
 from cyoa.demos.lab.timeouts import check_slow_report, slow_report
 from cyoa.demos.lab.upstream import check_share_out, share_out
 
@@ -40,6 +43,8 @@ __all__ = [
     "LAB_MIME",
     "LabInputError",
     "LabResult",
+    "background",
+    "check_background",
     "check_deploy",
     "check_harden_ssh",
     "check_launch",
