@@ -67,7 +67,7 @@ def test_a_burst_worker_quits_before_the_jobs_come(tmp_path: Path) -> None:
     result = check_with(tmp_path, f"{SHIPPED} --with-scheduler --burst")
 
     assert result["facts"]["passed"] is False
-    assert "--burst stops it as soon as the queue is empty" in result["text"]
+    assert "--burst stops a worker as soon as the queue is empty" in result["text"]
 
 
 def test_a_worker_pointed_at_another_port_says_where_the_apps_redis_is(tmp_path: Path) -> None:

@@ -45,6 +45,10 @@ VALUED = {"-u", "--url", "-n", "--name", "-P", "--path", "--logging_level", "--l
 VALUED |= {"--date-format", "--results-ttl", "--worker-ttl", "--maintenance-interval"}
 VALUED |= {"--job-monitoring-interval", "--max-jobs", "--max-idle-time", "-ds"}
 VALUED |= {"--dequeue-strategy"}
+BURST = (
+    "--burst stops a worker as soon as the queue is empty; a server's worker runs for good, "
+    "under its own unit"
+)
 #: How long the crawl may take, and when the nightly job falls due (seconds).
 CRAWL_PAGES, DUE_IN, PATIENCE = 3, 2, 10
 
@@ -115,13 +119,14 @@ def _registered(url: str) -> bool:
         return False
 
 
+def _why_quit(worker: Worker) -> str:
+    return f" ({BURST})" if worker.burst else ""
+
+
 def _start_problem(worker: Worker, said: str) -> str:
     """Why the worker never came up (or came and went)."""
     if worker.burst:
-        return (
-            "the worker quit at once: --burst stops it as soon as the queue is empty, and it "
-            "was empty when it started. A server's worker runs for good, under its own unit"
-        )
+        return f"the worker quit at once, the queue being empty: {BURST}"
     if worker.port != APP_REDIS_PORT and "refused" in said.lower():
         return (
             f"rq worker could not connect: nothing listens on 127.0.0.1:{worker.port}, where "
@@ -133,10 +138,7 @@ def _start_problem(worker: Worker, said: str) -> str:
 def _crawl_problem(worker: Worker, status: str, quit_early: bool) -> str:
     """Why the enqueued crawl was not done, as the learner would fix it."""
     if quit_early:
-        return (
-            "the worker had already quit: --burst stops it as soon as the queue is empty, and it "
-            "was empty when it started. A server's worker runs for good, under its own unit"
-        )
+        return f"the crawl is still {status}: the worker had quit" + _why_quit(worker)
     if APP_QUEUE not in worker.queues:
         return (
             f"the crawl is still {status}: your worker listens to {', '.join(worker.queues)}, "
@@ -155,7 +157,7 @@ def _crawl_problem(worker: Worker, status: str, quit_early: bool) -> str:
 def _nightly_problem(worker: Worker, status: str, quit_early: bool) -> str:
     """Why the job scheduled for later did not run."""
     if quit_early:
-        return f"the nightly job is still {status}: the worker, and its scheduler, had quit"
+        return f"the nightly job is still {status}: the worker had quit" + _why_quit(worker)
     if not worker.scheduler:
         return (
             f"the nightly job is still {status}: nothing moves a job to its queue when it falls "
