@@ -139,7 +139,7 @@ def test_each_hands_on_chapter_ends_with_its_check(tmp_path: Path) -> None:
         HYPERGROWTH: ["lab-check:automation"],
         TIMEOUTS: ["lab-check:async", "lab-check:timeouts"],
         SECURITY_OR_TRACTION: ["lab-check:security", "lab-check:traction"],
-        SCALING: ["lab-check:scaling"],
+        SCALING: ["lab-check:data", "lab-check:scaling"],
     }
 
 
@@ -313,6 +313,7 @@ def test_a_config_nginx_rejects_fails_the_check_with_nginxs_reason(tmp_path: Pat
 
 # -- the scaling exercise ------------------------------------------------------------------
 S_SITE, S_COMMANDS = "scaling-site.conf", "scaling-gunicorn.sh"
+S_CHECK = "lab-check:scaling"  # the chapter's other branch ends with lab-check:data
 SECOND_SERVER = "\ngunicorn --chdir /srv/app --bind 127.0.0.1:8001 --workers 1 wsgi:app"
 
 
@@ -329,12 +330,20 @@ def test_the_scaling_chapter_shares_requests_between_the_learners_app_servers(
         assert sorted(facts["shares"]) == ["127.0.0.1:8000", "127.0.0.1:8001"]
         assert all(n > 0 for n in facts["shares"].values())
     assert runs["lab-check:scaling"]["facts"]["passed"] is True
+    # The data branch, as shipped: the backup is made, the restore has no database to fill.
+    for tag in ("lab-run:data", "lab-check:data"):
+        facts = runs[tag]["facts"]
+        assert facts["backup_format"] == "custom"
+        assert facts["restored_in"] == []
+        assert facts["users_by_database"] == {"app": 0}  # the intern's DELETE
+    assert runs["lab-check:data"]["facts"]["passed"] is False
+    assert "createdb app_restored first" in runs["lab-check:data"]["text"]
 
 
 def test_a_stopped_app_server_is_skipped_by_nginxs_passive_checks(tmp_path: Path) -> None:
     edits = [(S_COMMANDS, SECOND_SERVER, "")]
 
-    result = run_broken(copy_out(tmp_path / "course"), SCALING, edits)
+    result = run_broken(copy_out(tmp_path / "course"), SCALING, edits, S_CHECK)
 
     facts = result["facts"]
     assert facts["statuses"] == {"200": 20}  # nginx passed each failed try to the other
@@ -347,7 +356,7 @@ def test_a_stopped_app_server_is_skipped_by_nginxs_passive_checks(tmp_path: Path
 def test_an_app_server_missing_from_the_upstream_gets_nothing(tmp_path: Path) -> None:
     edits = [(S_SITE, "    server 127.0.0.1:8001;\n", "")]
 
-    result = run_broken(copy_out(tmp_path / "course"), SCALING, edits)
+    result = run_broken(copy_out(tmp_path / "course"), SCALING, edits, S_CHECK)
 
     assert result["facts"]["shares"] == {"127.0.0.1:8000": 20}
     assert "the upstream block does not name it" in result["text"]
@@ -356,7 +365,7 @@ def test_an_app_server_missing_from_the_upstream_gets_nothing(tmp_path: Path) ->
 def test_a_backup_server_takes_nothing_while_the_first_one_answers(tmp_path: Path) -> None:
     edits = [(S_SITE, "server 127.0.0.1:8001;", "server 127.0.0.1:8001 backup;")]
 
-    result = run_broken(copy_out(tmp_path / "course"), SCALING, edits)
+    result = run_broken(copy_out(tmp_path / "course"), SCALING, edits, S_CHECK)
 
     assert result["facts"]["shares"] == {"127.0.0.1:8000": 20}
     assert (

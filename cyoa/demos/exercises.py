@@ -289,6 +289,63 @@ As shipped the crawl is done, but the nightly job never runs, and the check belo
     ),
 ]
 
+# -- chapter 5: data ------------------------------------------------------------------------
+BACKUP_COMMANDS = """
+# the nightly backup: the custom format (-Fc), the one pg_restore reads
+pg_dump -Fc -f app.dump app
+"""
+
+RESTORE_COMMANDS = """
+# after the intern's DELETE: restore into a database of its own, check it, then swap
+pg_restore -d app_restored app.dump
+"""
+
+BACKUP_FILE, RESTORE_FILE = "backup.sh", "restore.sh"
+
+AFTER_DATA = [
+    md(
+        f"""
+### Your turn: the backup, and the restore
+
+`{BACKUP_FILE}` is the nightly backup, `{RESTORE_FILE}` what you type after the intern
+deleted every user. The lab starts a throwaway PostgreSQL with the app's database and its
+120 users, runs your backup, lets the intern loose, runs your restore, then counts the users
+in every database. Your lines run as typed on the server, as the database's superuser on its
+local socket (`pg_dump`, `createdb`, `pg_restore`, `psql`, `dropdb`, and `>` or `<`).
+"""
+    ),
+    writefile(BACKUP_FILE, BACKUP_COMMANDS),
+    writefile(RESTORE_FILE, RESTORE_COMMANDS),
+    lab_call("lab-run:data", f'lab.backup_and_restore("{BACKUP_FILE}", "{RESTORE_FILE}")'),
+    md(
+        f"""
+## Exercise: a backup is only as good as its restore
+
+As shipped, the restore fails, and the check below says why: making it pass is the exercise.
+
+1. **Make the database first.** `pg_restore -d app_restored` fills a database; it does not
+   create one. Add `createdb app_restored` before it in `{RESTORE_FILE}`. The check passes:
+   the users are in `app_restored`, and the app's own database is untouched until you have
+   looked at them.
+2. **A plain dump.** Make the backup `pg_dump app > app.sql` (SQL text, the default format)
+   and restore it the same way. pg_restore refuses it; `psql -d app_restored -f app.sql`
+   reads it.
+3. **Forget the name.** Drop `app` from the `pg_dump` line. It still succeeds, and backs up
+   the wrong database: without a name, pg_dump dumps the one named like its user.
+4. **Straight back into the app's database.** `pg_restore --data-only -d app app.dump`
+   also brings the users back, faster, and with no chance to look first.
+
+A backup nobody has restored is a hope. Restore one on a schedule, into a database of its
+own, and check what comes back.
+"""
+    ),
+    lab_call(
+        "lab-check:data",
+        f'lab.check_backup_and_restore("{BACKUP_FILE}", "{RESTORE_FILE}")',
+        "PASS: every user back after the intern's DELETE, from your backup",
+    ),
+]
+
 # -- chapter 5: scaling --------------------------------------------------------------------
 SITE_SCALING = """
 upstream app_servers {
@@ -536,6 +593,7 @@ AFTER_DEMO: dict[str, list[nbformat.NotebookNode]] = {
     "postgres": LAUNCH_EXERCISE,
     "async-rq": AFTER_ASYNC,
     "timeouts-cache": AFTER_CACHE,
+    "data-replication": AFTER_DATA,
     "scaling": AFTER_SCALING,
     "automation": AFTER_AUTOMATION,
     "security": AFTER_SECURITY,

@@ -23,6 +23,8 @@ the reasons (:mod:`.frame`):
 - :func:`slow_report` (chapter 3, :mod:`.timeouts`): which timeout runs out first;
 - :func:`harden_ssh` (chapter 4, :mod:`.hardening`): an sshd drop-in, a real sshd, three logins;
 - :func:`traction` (chapter 4, :mod:`.actives`): a weekly query against PostgreSQL;
+- :func:`backup_and_restore` (chapter 5, :mod:`.backups`): backup and restore commands
+  around the intern's ``DELETE``;
 - :func:`share_out` (chapter 5, :mod:`.upstream`): an upstream of app servers.
 
 Chapters 1, 3 and 5 serve the learner's site with :mod:`.site`; chapters 2 and 4 reuse the
@@ -31,6 +33,7 @@ deck demo's own pieces (:mod:`~cyoa.demos.automation`, :mod:`~cyoa.demos.securit
 """
 
 from cyoa.demos.lab.actives import check_traction, traction
+from cyoa.demos.lab.backups import backup_and_restore, check_backup_and_restore
 from cyoa.demos.lab.deploying import check_deploy, deploy
 from cyoa.demos.lab.frame import LAB_MIME, LabInputError, LabResult
 from cyoa.demos.lab.hardening import check_harden_ssh, harden_ssh
@@ -44,7 +47,9 @@ __all__ = [
     "LabInputError",
     "LabResult",
     "background",
+    "backup_and_restore",
     "check_background",
+    "check_backup_and_restore",
     "check_deploy",
     "check_harden_ssh",
     "check_launch",
