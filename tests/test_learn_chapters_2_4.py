@@ -1,5 +1,6 @@
 """Chapters 2 and 4 hands-on: the deploy files, the sshd drop-in and the weekly query run as
-shipped in a real kernel, and each exercise's break shows its symptom for real (a real
+shipped in a real kernel (chapter 2's invitations also in ``test_learn_invitations.py``),
+and each exercise's break shows its symptom for real (a real
 ansible-playbook and gunicorn, a real sshd on a loopback port, a real PostgreSQL).
 
 The helpers are chapter 1's (:mod:`tests.test_learn_notebooks`): the notebooks copied out
@@ -25,6 +26,7 @@ from cyoa.demos.exercises import WEEKLY_ACTIVE_SQL
 pytestmark = pytest.mark.slow
 
 SCRIPT, PLAYBOOK = "deploy.py", "deploy.yml"
+DEPLOY_CHECK = "lab-check:automation"  # the chapter's other branch: lab-check:invitations
 RELOAD_TASK = (
     "    - name: Reload the app server (new code)\n"
     "      ansible.builtin.shell:\n"
@@ -62,12 +64,22 @@ def test_the_automation_branch_deploys_with_the_learners_own_script_and_playbook
     assert playbook["third_changed"] == ["Code at origin/main", "Reload the app server (new code)"]
     assert runs["lab-check:automation"]["facts"]["passed"] is True
     assert "Check: PASS" in runs["lab-check:automation"]["text"]
+    # The invitations branch, as shipped: both servers sign with changeme, and a forger gets in.
+    for tag in ("lab-run:invitations", "lab-check:invitations"):
+        facts = runs[tag]["facts"]
+        assert (facts["invite_status"], facts["link_statuses"]) == (201, [201, 409])
+        assert facts["forged"] is True
+    assert runs["lab-check:invitations"]["facts"]["passed"] is False
+    assert (
+        "SECRET_KEY=changeme is among the first keys anyone tries"
+        in (runs["lab-check:invitations"]["text"])
+    )
 
 
 def test_without_the_reload_task_the_old_code_keeps_answering(tmp_path: Path) -> None:
     edits = [(PLAYBOOK, RELOAD_TASK, "")]
 
-    result = run_broken(copy_out(tmp_path / "course"), HYPERGROWTH, edits)
+    result = run_broken(copy_out(tmp_path / "course"), HYPERGROWTH, edits, DEPLOY_CHECK)
 
     facts = result["facts"]
     playbook = facts["deploys"][PLAYBOOK]
@@ -83,7 +95,7 @@ def test_without_the_reload_task_the_old_code_keeps_answering(tmp_path: Path) ->
 def test_a_reload_on_every_run_makes_a_second_deploy_change_something(tmp_path: Path) -> None:
     edits = [(PLAYBOOK, "      when: code.changed\n", "")]
 
-    result = run_broken(copy_out(tmp_path / "course"), HYPERGROWTH, edits)
+    result = run_broken(copy_out(tmp_path / "course"), HYPERGROWTH, edits, DEPLOY_CHECK)
 
     playbook = result["facts"]["deploys"][PLAYBOOK]
     assert playbook["second_changed"] == ["Reload the app server (new code)"]
@@ -95,7 +107,7 @@ def test_a_reload_on_every_run_makes_a_second_deploy_change_something(tmp_path: 
 def test_without_notify_nginx_never_loads_the_site(tmp_path: Path) -> None:
     edits = [(PLAYBOOK, "      notify: Reload nginx\n", "")]
 
-    result = run_broken(copy_out(tmp_path / "course"), HYPERGROWTH, edits)
+    result = run_broken(copy_out(tmp_path / "course"), HYPERGROWTH, edits, DEPLOY_CHECK)
 
     playbook = result["facts"]["deploys"][PLAYBOOK]
     assert "Nginx site config" in playbook["first_changed"]  # the file was written...
@@ -109,7 +121,7 @@ def test_without_notify_nginx_never_loads_the_site(tmp_path: Path) -> None:
 def test_the_script_without_its_reload_leaves_the_old_code_live(tmp_path: Path) -> None:
     edits = [(SCRIPT, SCRIPT_RELOAD, "")]
 
-    result = run_broken(copy_out(tmp_path / "course"), HYPERGROWTH, edits)
+    result = run_broken(copy_out(tmp_path / "course"), HYPERGROWTH, edits, DEPLOY_CHECK)
 
     script = result["facts"]["deploys"][SCRIPT]
     assert script["third_changed"] == ["code at origin/main"]

@@ -136,7 +136,7 @@ def test_each_hands_on_chapter_ends_with_its_check(tmp_path: Path) -> None:
         assert all(not c.get("outputs") for c in cells if c.cell_type == "code")
     assert checks == {
         LAUNCH: ["lab-check:launch"],
-        HYPERGROWTH: ["lab-check:automation"],
+        HYPERGROWTH: ["lab-check:automation", "lab-check:invitations"],
         TIMEOUTS: ["lab-check:async", "lab-check:timeouts"],
         SECURITY_OR_TRACTION: ["lab-check:security", "lab-check:traction"],
         SCALING: ["lab-check:data", "lab-check:scaling"],

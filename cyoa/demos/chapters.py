@@ -128,9 +128,10 @@ demo: each playbook run takes several seconds, about 20 s for the whole demo. Wi
         """
 ## Email invitations (the other branch)
 
-An invitation email must not make the person who clicks "invite" wait for a mail server.
-The app puts one job per email on a task queue (RQ, on Redis) and answers at once; a
-worker process sends them. A real SMTP server runs locally so we can open the mailbox.
+Each invited friend gets a mail with a link the app signs with its `SECRET_KEY`: valid for
+a week, and only once. A real SMTP server runs locally so we can open the mailbox. This
+first version sends the mails inside the request, and the demo times what that costs the
+person who clicked "invite"; handing them to a task queue is chapter 3's fix.
 """,
         call("email-invitations"),
         """

@@ -242,6 +242,57 @@ the rest: a cache, more workers, or a task queue, as above.
     ),
 ]
 
+# -- chapter 2: invitations ----------------------------------------------------------------
+APP_ENV = """
+# /etc/app/app.env, read by the app server's unit (EnvironmentFile=)
+SECRET_KEY=changeme
+SMTP_HOST=127.0.0.1
+SMTP_PORT=2525
+"""
+
+ENV_FILES = ("app-1.env", "app-2.env")
+
+AFTER_INVITATIONS = [
+    md(
+        f"""
+### Your turn: the settings of two app servers
+
+Invitations went well, and the app now runs on two servers behind one balancer. Each reads
+its settings from its own EnvironmentFile: `{ENV_FILES[0]}` and `{ENV_FILES[1]}`. The lab
+runs the mail relay on `127.0.0.1:2525`, both app servers on one database, invites a friend
+through the first, and sends her click to the second, as a balancer may. Then it plays a
+stranger who tries the keys everyone tries first.
+"""
+    ),
+    writefile(ENV_FILES[0], APP_ENV),
+    writefile(ENV_FILES[1], APP_ENV),
+    lab_call("lab-run:invitations", f'lab.invitations("{ENV_FILES[0]}", "{ENV_FILES[1]}")'),
+    md(
+        f"""
+## Exercise: one secret, shared, that nobody can guess
+
+As shipped both servers sign with `changeme`, and the stranger signs an invitation of their
+own that gets in. The check below fails and says so: making it pass is the exercise.
+
+1. **A real secret.** Make one with
+   `python -c "import secrets; print(secrets.token_hex(32))"` (run it in a cell with a `!`
+   in front) and put it in `{ENV_FILES[0]}`. Run the check: the second server still signs
+   with `changeme`.
+2. **The same secret on every server.** Put a *different* random key in `{ENV_FILES[1]}`.
+   Ada's link, signed by server 1, is "not one of our invitations" on server 2. Give both
+   the same key, and the check passes. On real servers it comes from one secret store
+   (Ansible Vault, your cloud's secret manager), never from the repository.
+3. **The wrong relay.** Set `SMTP_PORT=25` in `{ENV_FILES[0]}`. The invite is a 500: the
+   mail goes out inside the request, so a mail server that is down is the visitor's error.
+"""
+    ),
+    lab_call(
+        "lab-check:invitations",
+        f'lab.check_invitations("{ENV_FILES[0]}", "{ENV_FILES[1]}")',
+        "PASS: a link mailed by one app server works once on the other; nobody forges one",
+    ),
+]
+
 # -- chapter 3: asynchronous tasks --------------------------------------------------------
 WORKER_COMMAND = """
 # the worker, one command line: on a server, its own systemd unit runs it
@@ -596,6 +647,7 @@ AFTER_DEMO: dict[str, list[nbformat.NotebookNode]] = {
     "data-replication": AFTER_DATA,
     "scaling": AFTER_SCALING,
     "automation": AFTER_AUTOMATION,
+    "email-invitations": AFTER_INVITATIONS,
     "security": AFTER_SECURITY,
     "traction": AFTER_TRACTION,
 }

@@ -18,6 +18,8 @@ the reasons (:mod:`.frame`):
 - :func:`launch` (chapter 1, :mod:`.launching`): nginx, gunicorn, static files;
 - :func:`deploy` (chapter 2, :mod:`.deploying`): the deploy script or playbook, run, run
   again, and after a push;
+- :func:`invitations` (chapter 2, :mod:`.invitations`): two app servers' EnvironmentFiles,
+  a mailed link followed on the other server, a forger's try;
 - :func:`background` (chapter 3, :mod:`.queues`): an ``rq worker`` command, a crawl and a
   nightly job;
 - :func:`slow_report` (chapter 3, :mod:`.timeouts`): which timeout runs out first;
@@ -37,6 +39,7 @@ from cyoa.demos.lab.backups import backup_and_restore, check_backup_and_restore
 from cyoa.demos.lab.deploying import check_deploy, deploy
 from cyoa.demos.lab.frame import LAB_MIME, LabInputError, LabResult
 from cyoa.demos.lab.hardening import check_harden_ssh, harden_ssh
+from cyoa.demos.lab.invitations import check_invitations, invitations
 from cyoa.demos.lab.launching import check_launch, launch
 from cyoa.demos.lab.queues import background, check_background
 from cyoa.demos.lab.timeouts import check_slow_report, slow_report
@@ -52,12 +55,14 @@ __all__ = [
     "check_backup_and_restore",
     "check_deploy",
     "check_harden_ssh",
+    "check_invitations",
     "check_launch",
     "check_share_out",
     "check_slow_report",
     "check_traction",
     "deploy",
     "harden_ssh",
+    "invitations",
     "launch",
     "share_out",
     "slow_report",
