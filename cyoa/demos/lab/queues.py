@@ -53,7 +53,7 @@ BURST = (
 CRAWL_PAGES, DUE_IN, PATIENCE = 3, 2, 10
 
 
-class Worker:
+class WorkerCommand:
     """The learner's ``rq worker`` line, parsed: its argv, the db and queues it watches."""
 
     def __init__(self, line: str) -> None:
@@ -98,32 +98,32 @@ class Worker:
             self.argv += ["--path", APP_DIR]
 
 
-def read_worker(source: str | Path) -> Worker:
+def read_worker(source: str | Path) -> WorkerCommand:
     """The one ``rq worker`` line of the learner's file (comments and blank lines skipped)."""
     text = read_source(source, "worker command").replace("\\\n", " ")
     lines = [ln.strip() for ln in text.splitlines()]
     lines = [ln for ln in lines if ln and not ln.startswith("#")]
     if len(lines) != 1:
         raise LabInputError(f"the worker file holds {len(lines)} command lines: give one")
-    return Worker(lines[0])
+    return WorkerCommand(lines[0])
 
 
 def _registered(url: str) -> bool:
     """A worker has registered with the Redis at ``url`` (False while it cannot be reached)."""
     import redis
-    from rq import Worker as RQWorker
+    from rq import Worker
 
     try:
-        return bool(RQWorker.all(connection=redis.Redis.from_url(url)))
+        return bool(Worker.all(connection=redis.Redis.from_url(url)))
     except redis.RedisError:
         return False
 
 
-def _why_quit(worker: Worker) -> str:
+def _why_quit(worker: WorkerCommand) -> str:
     return f" ({BURST})" if worker.burst else ""
 
 
-def _start_problem(worker: Worker, said: str) -> str:
+def _start_problem(worker: WorkerCommand, said: str) -> str:
     """Why the worker never came up (or came and went)."""
     if worker.burst:
         return f"the worker quit at once, the queue being empty: {BURST}"
@@ -135,7 +135,7 @@ def _start_problem(worker: Worker, said: str) -> str:
     return f"rq worker did not start: {said.rstrip('.')}"
 
 
-def _crawl_problem(worker: Worker, status: str, quit_early: bool) -> str:
+def _crawl_problem(worker: WorkerCommand, status: str, quit_early: bool) -> str:
     """Why the enqueued crawl was not done, as the learner would fix it."""
     if quit_early:
         return f"the crawl is still {status}: the worker had quit" + _why_quit(worker)
@@ -154,7 +154,7 @@ def _crawl_problem(worker: Worker, status: str, quit_early: bool) -> str:
     return f"the crawl is still {status} after {PATIENCE} s"
 
 
-def _nightly_problem(worker: Worker, status: str, quit_early: bool) -> str:
+def _nightly_problem(worker: WorkerCommand, status: str, quit_early: bool) -> str:
     """Why the job scheduled for later did not run."""
     if quit_early:
         return f"the nightly job is still {status}: the worker had quit" + _why_quit(worker)
