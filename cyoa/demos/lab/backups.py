@@ -20,7 +20,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from cyoa.demos.lab.files import read_source
+from cyoa.demos.lab.files import command_lines, read_source
 from cyoa.demos.lab.frame import (
     LabInputError,
     LabResult,
@@ -54,11 +54,7 @@ class Line:
 
 def parse_lines(text: str, what: str) -> list[Line]:
     """The file's command lines (comments and blank lines skipped), checked before any runs."""
-    raw = [ln.strip() for ln in text.replace("\\\n", " ").splitlines()]
-    lines = [ln for ln in raw if ln and not ln.startswith("#")]
-    if not lines:
-        raise LabInputError(f"the {what} file holds no command line")
-    return [parse_line(line) for line in lines]
+    return [parse_line(line) for line in command_lines(text, what)]
 
 
 def parse_line(text: str) -> Line:

@@ -43,12 +43,31 @@ class Gunicorn:
     threads: int = 1
 
 
+def command_lines(text: str, what: str) -> list[str]:
+    """A shell file's command lines: ``\\`` breaks joined, comments and blank lines skipped."""
+    lines = (ln.strip() for ln in text.replace("\\\n", " ").splitlines())
+    commands = [ln for ln in lines if ln and not ln.startswith("#")]
+    if not commands:
+        raise LabInputError(f"the {what} file holds no command line")
+    return commands
+
+
+def command_words(line: str, program: list[str], what: str) -> list[str]:
+    """A command line's words, ``exec`` dropped, checked to start with ``program``."""
+    try:
+        words = shlex.split(line)
+    except ValueError as error:
+        raise LabInputError(f"the {what} command does not parse: {error}") from None
+    if words[:1] == ["exec"]:
+        words = words[1:]
+    if words[: len(program)] != program:
+        raise LabInputError(f"the command must start with {' '.join(program)}")
+    return words
+
+
 def parse_gunicorns(text: str) -> list[Gunicorn]:
     """One ``gunicorn ...`` command a line (comments, ``exec`` and ``\\`` breaks allowed)."""
-    lines = text.replace("\\\n", " ").splitlines()
-    commands = [ln.strip() for ln in lines if ln.strip() and not ln.strip().startswith("#")]
-    if not commands:
-        raise LabInputError("the gunicorn file holds no command line")
+    commands = command_lines(text, "gunicorn")
     parsed = [parse_gunicorn(command) for command in commands]
     ports = [command.port for command in parsed]
     if len(set(ports)) != len(ports):
@@ -58,14 +77,7 @@ def parse_gunicorns(text: str) -> list[Gunicorn]:
 
 def parse_gunicorn(line: str) -> Gunicorn:
     """One ``gunicorn ...`` command line, checked for what the lab can run safely."""
-    try:
-        words = shlex.split(line)
-    except ValueError as error:
-        raise LabInputError(f"the gunicorn command does not parse: {error}") from None
-    if words[:1] == ["exec"]:
-        words = words[1:]
-    if words[:1] != ["gunicorn"]:
-        raise LabInputError("the command must start with gunicorn")
+    words = command_words(line, ["gunicorn"], "gunicorn")
     if {"-D", "--daemon"} & set(words):
         raise LabInputError("drop --daemon: the lab must be able to stop what it starts")
     bind = _option(words, "-b", "--bind")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-import shlex
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -20,7 +19,7 @@ import requests
 
 from cyoa.demos import processes, tools
 from cyoa.demos.app import app_env, checkout
-from cyoa.demos.lab.files import APP_DIR, Placement, read_source
+from cyoa.demos.lab.files import APP_DIR, Placement, command_lines, command_words, read_source
 from cyoa.demos.lab.frame import (
     LabInputError,
     LabResult,
@@ -57,15 +56,7 @@ class WorkerCommand:
     """The learner's ``rq worker`` line, parsed: its argv, the db and queues it watches."""
 
     def __init__(self, line: str) -> None:
-        try:
-            words = shlex.split(line)
-        except ValueError as error:
-            raise LabInputError(f"the worker command does not parse: {error}") from None
-        if words[:1] == ["exec"]:
-            words = words[1:]
-        if words[:2] != ["rq", "worker"]:
-            raise LabInputError("the command must start with rq worker")
-        options = words[2:]
+        options = command_words(line, ["rq", "worker"], "worker")[2:]
         if refused := [w for w in options if w.split("=", 1)[0] in REFUSED]:
             raise LabInputError(
                 f"drop {refused[0]}: the lab runs RQ's own worker, on the connection --url names"
@@ -100,9 +91,7 @@ class WorkerCommand:
 
 def read_worker(source: str | Path) -> WorkerCommand:
     """The one ``rq worker`` line of the learner's file (comments and blank lines skipped)."""
-    text = read_source(source, "worker command").replace("\\\n", " ")
-    lines = [ln.strip() for ln in text.splitlines()]
-    lines = [ln for ln in lines if ln and not ln.startswith("#")]
+    lines = command_lines(read_source(source, "worker command"), "worker")
     if len(lines) != 1:
         raise LabInputError(f"the worker file holds {len(lines)} command lines: give one")
     return WorkerCommand(lines[0])
