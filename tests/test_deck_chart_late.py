@@ -93,6 +93,7 @@ def test_the_chart_draws_when_plotly_arrives_after_the_keys(tmp_path, browser) -
         page.goto(info["deck_url"])
         page.wait_for_selector(".cyoa-title")
         page.wait_for_function("() => window.cyoaPlotlyHeld")
+        page.wait_for_selector(".cyoa-controller", state="attached")  # where the keys go
 
         # The presenter presses next at once, as many times as it takes, before plotly is there.
         scene, presses = STORY.scene(STORY.start), 0
