@@ -24,10 +24,10 @@ from cyoa.demos.lab.files import command_lines, read_source
 from cyoa.demos.lab.frame import (
     LabInputError,
     LabResult,
+    conclude,
     could_not_start,
     problem,
     unlisted,
-    verdict,
 )
 from cyoa.demos.postgres import Cluster
 from cyoa.demos.replication import USERS_SQL
@@ -240,12 +240,7 @@ def _backups(run: Run, backup: str | Path, restore: str | Path, check: bool) -> 
         run.fact("restore_error", failed, "your restore stopped at")
     if not restored and not problems:  # the users back despite an error: the error is shown
         problems.append(failed or _backup_problem(found))
-    run.result.facts.setdefault("problems", []).extend(problems)
-    if check:
-        verdict(run, problems, BACKUP_GOAL)
-    else:
-        for reason in problems:
-            run.say(f"✘ {reason}")
+    conclude(run, problems, check, BACKUP_GOAL)
 
 
 def backup_and_restore(

@@ -22,10 +22,10 @@ from cyoa.demos.lab.files import (
 from cyoa.demos.lab.frame import (
     LabInputError,
     LabResult,
+    conclude,
     could_not_start,
     problem,
     unlisted,
-    verdict,
 )
 from cyoa.demos.nginx import MAIN_CONF, Nginx
 from cyoa.demos.runner import Run
@@ -257,11 +257,7 @@ def _deploy(run: Run, files: tuple[str | Path, ...], template: str | Path, check
         else:
             deploy = playbook_deployer(run, server, repo, text, template_text)
         problems += deploy_round(run, name, deploy, server, repo)
-    run.result.facts.setdefault("problems", []).extend(problems)
-    for reason in problems if not check else []:
-        run.say(f"✘ {reason}")
-    if check:
-        verdict(run, problems, DEPLOY_GOAL)
+    conclude(run, problems, check, DEPLOY_GOAL)
 
 
 def deploy(

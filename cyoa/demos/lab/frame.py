@@ -71,3 +71,13 @@ def could_not_start(run: Run, check: bool, goal: str) -> None:
     else:
         for reason in problems:
             run.say(f"✘ {reason}")
+
+
+def conclude(run: Run, problems: list[str], check: bool, goal: str) -> None:
+    """Record the run's problems, then the verdict when checking, else each reason said."""
+    run.result.facts.setdefault("problems", []).extend(problems)
+    if check:
+        verdict(run, problems, goal)
+    else:
+        for reason in problems:
+            run.say(f"✘ {reason}")

@@ -24,10 +24,10 @@ from cyoa.demos.lab.files import Placement, read_source
 from cyoa.demos.lab.frame import (
     LabInputError,
     LabResult,
+    conclude,
     could_not_start,
     problem,
     unlisted,
-    verdict,
 )
 from cyoa.demos.runner import Run
 from cyoa.demos.wsgi import init_db, start_gunicorn
@@ -167,8 +167,7 @@ def _invitations(run: Run, first: str | Path, second: str | Path, check: bool) -
     if invited.status_code != 201:
         if (why := _mail_problem(servers[0], apps[0].log_tail(30))) not in problems:
             problems.insert(0, why)
-        run.result.facts.setdefault("problems", []).extend(problems)
-        return verdict(run, problems, INVITE_GOAL) if check else _say(run, problems)
+        return conclude(run, problems, check, INVITE_GOAL)
     box = mailbox.Maildir(maildir, create=True)
     processes.wait_until(lambda: len(box) >= 1, timeout=15)
     body = next(iter(box)).get_payload(decode=True).decode()
@@ -207,16 +206,7 @@ def _invitations(run: Run, first: str | Path, second: str | Path, check: bool) -
                 "python -c 'import secrets; print(secrets.token_hex(32))'"
             )
     run.fact("forged", any("got in" in p for p in problems), "a forged invitation got in")
-    run.result.facts.setdefault("problems", []).extend(problems)
-    if check:
-        verdict(run, problems, INVITE_GOAL)
-    else:
-        _say(run, problems)
-
-
-def _say(run: Run, problems: list[str]) -> None:
-    for reason in problems:
-        run.say(f"✘ {reason}")
+    conclude(run, problems, check, INVITE_GOAL)
 
 
 def invitations(first: str | Path, second: str | Path, product: str = "dachshund") -> LabResult:

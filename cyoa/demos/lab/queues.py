@@ -23,10 +23,10 @@ from cyoa.demos.lab.files import APP_DIR, Placement, command_lines, command_word
 from cyoa.demos.lab.frame import (
     LabInputError,
     LabResult,
+    conclude,
     could_not_start,
     problem,
     unlisted,
-    verdict,
 )
 from cyoa.demos.runner import Run
 from cyoa.demos.tasks import start_redis
@@ -230,12 +230,7 @@ def _background(run: Run, worker_file: str | Path, check: bool) -> None:
         problems.append(_crawl_problem(worker, crawl_status, quit_early))
     if nightly_status != "finished":
         problems.append(_nightly_problem(worker, nightly_status, quit_early))
-    run.result.facts.setdefault("problems", []).extend(problems)
-    if check:
-        verdict(run, problems, QUEUE_GOAL)
-    else:
-        for reason in problems:
-            run.say(f"✘ {reason}")
+    conclude(run, problems, check, QUEUE_GOAL)
 
 
 def background(worker: str | Path, product: str = "dachshund") -> LabResult:
